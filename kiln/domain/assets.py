@@ -62,6 +62,7 @@ class Enterprise:
     district: str
     industry_code: str
     robot_maker: bool = False
+    name_zh: str = ""
 
 
 @dataclass(frozen=True, slots=True)

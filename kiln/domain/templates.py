@@ -61,11 +61,19 @@ def _robot_signals() -> tuple[SignalSpec, ...]:
 
 
 ROBOT = EquipmentTemplate(
-    "industrial_robot", "Industrial robot", "工业机器人", _robot_signals(),
-    ideal_cycle_s=30.0, mtbf_h=400.0, mttr_min=45.0, scrap_ratio=0.005,
+    "industrial_robot",
+    "Industrial robot",
+    "工业机器人",
+    _robot_signals(),
+    ideal_cycle_s=30.0,
+    mtbf_h=400.0,
+    mttr_min=45.0,
+    scrap_ratio=0.005,
 )
 ROLLER_KILN = EquipmentTemplate(
-    "roller_kiln", "Roller kiln", "辊道窑",
+    "roller_kiln",
+    "Roller kiln",
+    "辊道窑",
     (
         SignalSpec("preheat_temp", "°C", 600, 900, decimals=1),
         SignalSpec("firing_temp", "°C", 1150, 1230, decimals=1),
@@ -76,10 +84,16 @@ ROLLER_KILN = EquipmentTemplate(
         SignalSpec("flue_o2", "%", 4, 10, decimals=2),
         SignalSpec("fan_current", "A", 80, 120, decimals=1),
     ),
-    ideal_cycle_s=2.0, mtbf_h=900.0, mttr_min=120.0, scrap_ratio=0.03, continuous=True,
+    ideal_cycle_s=2.0,
+    mtbf_h=900.0,
+    mttr_min=120.0,
+    scrap_ratio=0.03,
+    continuous=True,
 )
 PRESS = EquipmentTemplate(
-    "press", "Press", "压力机",
+    "press",
+    "Press",
+    "压力机",
     (
         SignalSpec("tonnage", "kN", 6000, 9000, period_s=5, decimals=0),
         SignalSpec("stroke_rate", "spm", 10, 18, period_s=30, decimals=1),
@@ -88,10 +102,15 @@ PRESS = EquipmentTemplate(
         SignalSpec("lube_temp", "°C", 35, 55, decimals=1),
         SignalSpec("brake_stop_time", "ms", 150, 250, period_s=60, decimals=0),
     ),
-    ideal_cycle_s=5.0, mtbf_h=250.0, mttr_min=35.0, scrap_ratio=0.01,
+    ideal_cycle_s=5.0,
+    mtbf_h=250.0,
+    mttr_min=35.0,
+    scrap_ratio=0.01,
 )
 INJECTION_MOULDING = EquipmentTemplate(
-    "injection_moulding", "Injection-moulding machine", "注塑机",
+    "injection_moulding",
+    "Injection-moulding machine",
+    "注塑机",
     (
         SignalSpec("barrel_temp", "°C", 210, 260, decimals=1),
         SignalSpec("mould_temp", "°C", 40, 80, decimals=1),
@@ -101,10 +120,15 @@ INJECTION_MOULDING = EquipmentTemplate(
         SignalSpec("oil_temp", "°C", 40, 50, decimals=1),
         SignalSpec("power", "kW", 10, 60, period_s=5, decimals=1),
     ),
-    ideal_cycle_s=35.0, mtbf_h=300.0, mttr_min=40.0, scrap_ratio=0.02,
+    ideal_cycle_s=35.0,
+    mtbf_h=300.0,
+    mttr_min=40.0,
+    scrap_ratio=0.02,
 )
 SMT_LINE = EquipmentTemplate(
-    "smt_line", "SMT line", "SMT贴片线",
+    "smt_line",
+    "SMT line",
+    "SMT贴片线",
     (
         SignalSpec("paste_volume", "%", 80, 120, period_s=30, decimals=1),
         SignalSpec("placement_rate", "CPH", 40000, 70000, period_s=30, decimals=0),
@@ -113,10 +137,15 @@ SMT_LINE = EquipmentTemplate(
         SignalSpec("conveyor_speed", "m/min", 0.6, 1.5, period_s=30, decimals=2),
         SignalSpec("o2_ppm", "ppm", 500, 1500, period_s=30, decimals=0),
     ),
-    ideal_cycle_s=20.0, mtbf_h=200.0, mttr_min=25.0, scrap_ratio=0.015,
+    ideal_cycle_s=20.0,
+    mtbf_h=200.0,
+    mttr_min=25.0,
+    scrap_ratio=0.015,
 )
 CNC = EquipmentTemplate(
-    "cnc_machine", "CNC machine", "数控机床",
+    "cnc_machine",
+    "CNC machine",
+    "数控机床",
     (
         SignalSpec("spindle_speed", "rpm", 2000, 12000, period_s=5, decimals=0),
         SignalSpec("spindle_load", "%", 20, 80, period_s=5, decimals=1),
@@ -125,7 +154,10 @@ CNC = EquipmentTemplate(
         SignalSpec("coolant_temp", "°C", 18, 30, decimals=1),
         SignalSpec("power", "kW", 3, 25, period_s=5, decimals=1),
     ),
-    ideal_cycle_s=90.0, mtbf_h=350.0, mttr_min=50.0, scrap_ratio=0.01,
+    ideal_cycle_s=90.0,
+    mtbf_h=350.0,
+    mttr_min=50.0,
+    scrap_ratio=0.01,
 )
 
 TEMPLATES: dict[str, EquipmentTemplate] = {
@@ -138,4 +170,6 @@ def template(key: str) -> EquipmentTemplate:
     try:
         return TEMPLATES[key]
     except KeyError:
-        raise ValueError(f"unknown equipment template {key!r}; known: {', '.join(TEMPLATES)}") from None
+        raise ValueError(
+            f"unknown equipment template {key!r}; known: {', '.join(TEMPLATES)}"
+        ) from None

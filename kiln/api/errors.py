@@ -1,0 +1,42 @@
+"""Map each KilnError to one HTTP status and a JSON body {"error", "message", "where"}."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from kiln.errors import BadInput, ConfigError, Conflict, KilnError, NotFound, Unavailable
+
+STATUS: dict[type[KilnError], int] = {
+    BadInput: 422, NotFound: 404, Conflict: 409, Unavailable: 503, ConfigError: 500,
+}
+
+
+def error_body(err: KilnError) -> dict[str, str]:
+    """The JSON body of an error answer."""
+    return {"error": type(err).__name__, "message": err.what, "where": err.where}
+
+
+async def _kiln_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, KilnError)
+    status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 500)
+    return JSONResponse(error_body(exc), status_code=status)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+    where = ".".join(str(p) for p in first.get("loc", ()))
+    return JSONResponse(
+        {"error": "BadInput", "message": str(first.get("msg")), "where": where,
+         "errors": [{"where": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg")}
+                    for e in errors]},
+        status_code=422)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers on the app."""
+    app.add_exception_handler(KilnError, _kiln_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)

@@ -1,0 +1,51 @@
+"""The `kiln` command: one click group, one module per command group."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from kiln.errors import KilnError
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except KilnError as err:
+            click.echo(f"kiln: {err}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Log more (debug level).")
+def main(verbose: bool) -> None:
+    """Kiln: live equipment, ISO 22400 KPIs and the city's plan, from the same data.
+
+    \b
+    kiln demo       start the web app with a simulated factory city streaming live
+    kiln serve      start the web app and API on your own assets (no simulator)
+    kiln simulate   run the simulated city: backfill history or stream into a store
+    kiln assets     import an asset file (TOML, YAML or JSON) into the store
+    kiln config     show every setting with its default
+
+    Settings come from a TOML file (--config, or KILN_CONFIG) and KILN_* variables:
+    KILN_SERVER__PORT=8080 overrides [server] port.
+    """
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _register() -> None:
+    from kiln.cli import assets, config, serve, simulate
+
+    main.add_command(serve.demo)
+    main.add_command(serve.serve)
+    main.add_command(simulate.simulate)
+    main.add_command(assets.assets)
+    main.add_command(config.config)
+
+
+_register()

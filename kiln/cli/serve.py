@@ -1,0 +1,85 @@
+"""`kiln demo` and `kiln serve`: the web app and API in one process."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kiln.cli.options import config_option, settings_from
+from kiln.config import Settings
+
+log = logging.getLogger("kiln")
+
+
+def _run(settings: Settings, *, simulate: bool) -> None:
+    import uvicorn
+
+    from kiln.runtime import build_runtime
+    from kiln.server import create_app
+
+    runtime = build_runtime(settings, simulate=simulate)
+    app = create_app(runtime)
+    host, port = settings.server.host, settings.server.port
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning",
+                            limit_concurrency=1000, timeout_keep_alive=30)
+    server = _AnnouncingServer(config)
+    server.announce = (f"Kiln is ready: http://{host}:{port}/  "
+                       f"(API docs: http://{host}:{port}/docs)\n"
+                       f"Data: {settings.store.path}   Stop with Ctrl-C.")
+    server.run()
+    click.echo("Kiln stopped; data kept.")
+
+
+class _AnnouncingServer:
+    """A uvicorn server that prints the URL once its sockets listen."""
+
+    def __new__(cls, config: Any) -> Any:
+        import uvicorn
+
+        class Server(uvicorn.Server):
+            announce = ""
+
+            async def startup(self, sockets: Any = None) -> None:
+                await super().startup(sockets=sockets)
+                if self.started:
+                    click.echo(self.announce)
+
+        return Server(config)
+
+
+def _overrides(host: str | None, port: int | None, data: Path | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if host is not None or port is not None:
+        out["server"] = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    if data is not None:
+        out["store"] = {"path": data / "kiln.duckdb"}
+    return out
+
+
+@click.command()
+@config_option
+@click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port to listen on (default 8000).")
+@click.option("--data", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Data folder for the DuckDB file (default ./data).")
+def demo(config_path: Path | None, host: str | None, port: int | None, data: Path | None) -> None:
+    """Start the web app with a simulated factory city streaming live.
+
+    On first start it creates the city (about 40 enterprises in Foshan's five districts) and a
+    couple of hours of history; later starts keep what is stored and fill the gap.
+    """
+    _run(settings_from(config_path, **_overrides(host, port, data)), simulate=True)
+
+
+@click.command()
+@config_option
+@click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port to listen on (default 8000).")
+@click.option("--data", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Data folder for the DuckDB file (default ./data).")
+def serve(config_path: Path | None, host: str | None, port: int | None, data: Path | None) -> None:
+    """Start the web app and API on the configured assets, without the simulator."""
+    _run(settings_from(config_path, **_overrides(host, port, data)), simulate=False)

@@ -1,0 +1,129 @@
+"""Settings: one TOML file plus KILN_* environment variables, validated at start-up.
+
+``KILN_SERVER__PORT=8080`` overrides ``[server] port``. A bad value stops start-up with a message
+naming the key, where it came from and what is expected.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from kiln.errors import ConfigError
+
+ENV_PREFIX = "KILN_"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerSettings(_Section):
+    """The web app and API."""
+
+    host: str = Field("127.0.0.1", description="address to listen on")
+    port: int = Field(8000, ge=1, le=65535, description="TCP port to listen on")
+    max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024, description="largest request body")
+
+
+class StoreSettings(_Section):
+    """Where telemetry and assets are kept."""
+
+    backend: Literal["duckdb"] = Field("duckdb", description="storage backend")
+    path: Path = Field(Path("data/kiln.duckdb"), description="DuckDB file")
+    memory_limit: str = Field("512MB", description="DuckDB memory limit")
+    compact_every_s: float = Field(300.0, gt=0, description="how often live points are sorted in")
+
+
+class SimulatorSettings(_Section):
+    """The built-in factory city."""
+
+    enabled: bool = Field(True, description="stream a simulated city inside `kiln demo`")
+    seed: int = Field(7, description="seed of the deterministic city")
+    enterprises: int = Field(40, ge=1, le=2000, description="enterprises in the city")
+    speed: float = Field(1.0, gt=0, le=3600, description="simulated seconds per real second")
+    backfill_hours: float = Field(2.0, ge=0, le=24 * 31, description="history to create on first start")
+    step_s: float = Field(1.0, gt=0, le=60, description="real seconds between live steps")
+
+
+class Settings(_Section):
+    """All of Kiln's settings."""
+
+    server: ServerSettings = ServerSettings()
+    store: StoreSettings = StoreSettings()
+    simulator: SimulatorSettings = SimulatorSettings()
+    assets: list[Path] = Field(default_factory=list, description="asset files loaded at start")
+
+
+def _env_overrides(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    tree: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name == "KILN_CONFIG":
+            continue
+        path = name[len(ENV_PREFIX):].lower().split("__")
+        node = tree
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"{name} conflicts with another KILN_ variable", where="environment")
+        node[path[-1]] = value
+        origin[".".join(path)] = name
+    return tree, origin
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def load_settings(
+    path: Path | None = None, environ: Mapping[str, str] | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> Settings:
+    """Read the TOML file (if any), apply KILN_* variables and overrides, and validate."""
+    environ = os.environ if environ is None else environ
+    if path is None and environ.get("KILN_CONFIG"):
+        path = Path(environ["KILN_CONFIG"])
+    data: dict[str, Any] = {}
+    source = "defaults"
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError("configuration file not found", where=str(path)) from None
+        except tomllib.TOMLDecodeError as err:
+            raise ConfigError(f"not valid TOML: {err}", where=str(path)) from None
+        source = str(path)
+    env_tree, env_origin = _env_overrides(environ)
+    data = _merge(_merge(data, env_tree), overrides or {})
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        where = env_origin.get(key, source)
+        got = first.get("input")
+        raise ConfigError(
+            f"{key}: {first['msg']} (got {got!r})" if not isinstance(got, dict) else
+            f"{key}: {first['msg']}", where=where) from None
+
+
+def describe_settings() -> list[tuple[str, str, str]]:
+    """Every setting as (key, default, description), for the docs and `kiln --help`."""
+    rows = []
+    for section_name, field in Settings.model_fields.items():
+        model = field.annotation
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            for key, sub in model.model_fields.items():
+                rows.append((f"{section_name}.{key}", repr(sub.default), sub.description or ""))
+        else:
+            rows.append((section_name, "[]", field.description or ""))
+    return rows

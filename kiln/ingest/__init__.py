@@ -1,0 +1,1 @@
+"""Ingest: protocol adapters that turn what arrives into columnar bundles."""

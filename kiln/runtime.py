@@ -1,0 +1,133 @@
+"""build_runtime(settings): the only place that wires Kiln's parts together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kiln.clock import Clock, SystemClock
+from kiln.config import Settings
+from kiln.domain.catalog import AssetCatalog
+from kiln.errors import BadInput
+from kiln.simulator.live import SimulatorRunner
+from kiln.store.base import Store
+from kiln.store.duckdb import DuckDBStore
+from kiln.store.writer import StoreWriter
+
+log = logging.getLogger(__name__)
+
+
+def read_asset_file(path: Path) -> dict[str, Any]:
+    """Read an asset document from a TOML, YAML or JSON file; BadInput names the file."""
+    import json
+    import tomllib
+
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise BadInput(f"cannot read: {err.strerror}", where=str(path)) from None
+    try:
+        if path.suffix == ".toml":
+            doc: Any = tomllib.loads(text)
+        elif path.suffix in (".yaml", ".yml"):
+            doc = yaml.safe_load(text)
+        elif path.suffix == ".json":
+            doc = json.loads(text)
+        else:
+            raise BadInput("asset files end in .toml, .yaml, .yml or .json", where=str(path))
+    except (tomllib.TOMLDecodeError, yaml.YAMLError, json.JSONDecodeError) as err:
+        raise BadInput(f"cannot parse: {err}", where=str(path)) from None
+    if not isinstance(doc, dict):
+        raise BadInput("an asset document must be a mapping with 'enterprises'", where=str(path))
+    return doc
+
+
+@dataclass
+class Runtime:
+    """Kiln's parts for one process: store, writer, simulator, background tasks."""
+
+    settings: Settings
+    store: Store
+    writer: StoreWriter
+    clock: Clock
+    simulator: SimulatorRunner | None = None
+    started_ms: int = 0
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _closed: bool = False
+
+    @property
+    def catalog(self) -> AssetCatalog:
+        """Every asset, indexed."""
+        return self.store.catalog()
+
+    async def start(self) -> None:
+        """Start the background work: the simulator's live stream and compaction."""
+        self.started_ms = self.clock.now_ms()
+        if self.simulator is not None:
+            await asyncio.to_thread(self.simulator.catch_up, self.clock.now_ms())
+            self._tasks.append(asyncio.create_task(self._simulate(), name="kiln-simulator"))
+        self._tasks.append(asyncio.create_task(self._compact(), name="kiln-compact"))
+
+    async def stop(self) -> None:
+        """Stop the background work, commit what is queued and close the store."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        await asyncio.to_thread(self.close)
+
+    def close(self) -> None:
+        """Commit what is queued, sort in the live points and close the store (once)."""
+        if self._closed:
+            return
+        self._closed = True
+        self.writer.close()
+        with contextlib.suppress(Exception):
+            self.store.compact()
+        self.store.close()
+
+    async def _simulate(self) -> None:
+        assert self.simulator is not None
+        step_s = self.settings.simulator.step_s
+        while True:
+            t0 = time.monotonic()
+            bundle = await asyncio.to_thread(self.simulator.step, self.clock.now_ms())
+            if len(bundle):
+                await self.writer.submit(bundle)
+                self.simulator.committed(self.store)
+            await asyncio.sleep(max(0.0, step_s - (time.monotonic() - t0)))
+
+    async def _compact(self) -> None:
+        every = self.settings.store.compact_every_s
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await asyncio.to_thread(self.store.compact)
+            except Exception:
+                log.exception("compaction failed; live points stay in the hot table")
+
+
+def build_runtime(settings: Settings, *, clock: Clock | None = None,
+                  simulate: bool | None = None) -> Runtime:
+    """Open the store, load the configured assets, and prepare the simulator if enabled."""
+    store = DuckDBStore(settings.store.path, memory_limit=settings.store.memory_limit)
+    try:
+        for path in settings.assets:
+            store.import_assets(read_asset_file(path), where=str(path))
+        writer = StoreWriter(store)
+    except BaseException:
+        store.close()
+        raise
+    rt = Runtime(settings, store, writer, clock or SystemClock())
+    if settings.simulator.enabled if simulate is None else simulate:
+        rt.simulator = SimulatorRunner(settings.simulator, store, writer)
+    return rt

@@ -1,0 +1,1 @@
+"""Storage: one interface, a backend per technology, and the one writer thread."""

@@ -1,0 +1,148 @@
+"""The Store interface: everything Kiln keeps, behind one protocol."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import pyarrow as pa
+
+from kiln.domain.batches import Bundle
+from kiln.domain.catalog import AssetCatalog
+
+MAX_CHART_POINTS = 2_000
+
+# Bucket widths a chart may get, so that buckets line up across charts and refreshes.
+NICE_BUCKETS_MS = (
+    1_000,
+    2_000,
+    5_000,
+    10_000,
+    15_000,
+    30_000,
+    60_000,
+    120_000,
+    300_000,
+    600_000,
+    900_000,
+    1_800_000,
+    3_600_000,
+    7_200_000,
+    10_800_000,
+    21_600_000,
+    43_200_000,
+    86_400_000,
+)
+
+
+def bucket_width_ms(start_ms: int, end_ms: int, max_points: int, at_least_ms: int = 0) -> int:
+    """The smallest nice bucket width that gives at most max_points buckets over the range.
+
+    >>> bucket_width_ms(0, 86_400_000, 2_000)
+    60000
+    >>> bucket_width_ms(0, 3_600_000, 2_000, at_least_ms=10_000)
+    10000
+    """
+    span = max(end_ms - start_ms, 1)
+    need = max(-(-span // max(max_points, 1)), at_least_ms, 1)
+    for width in NICE_BUCKETS_MS:
+        if width >= need:
+            return width
+    return int(need)
+
+
+@dataclass(frozen=True, slots=True)
+class StorageStats:
+    """What the store holds and what it costs on disk."""
+
+    points: int
+    states: int
+    counts: int
+    series: int
+    bytes_on_disk: int
+
+    @property
+    def bytes_per_point(self) -> float | None:
+        """Disk bytes per stored point, or None when nothing is stored."""
+        return self.bytes_on_disk / self.points if self.points else None
+
+
+class Store(Protocol):
+    """Everything Kiln keeps, behind one interface; each backend holds its own SQL."""
+
+    def write(self, bundle: Bundle, *, batch_id: str | None = None) -> int:
+        """Store a bundle atomically: all of it or, on any error, none of it.
+
+        A bundle whose batch_id was already committed is skipped (returns 0), so a redelivered
+        batch is stored once. Returns the number of rows added.
+        """
+        ...
+
+    def points(self, series: Sequence[int], start_ms: int, end_ms: int) -> pa.Table:
+        """Raw points with start_ms <= ts_ms < end_ms, ordered by series, then ts_ms."""
+        ...
+
+    def buckets(
+        self,
+        series: int,
+        start_ms: int,
+        end_ms: int,
+        *,
+        max_points: int = MAX_CHART_POINTS,
+        bucket_ms: int = 0,
+    ) -> pa.Table:
+        """Aggregates per bucket (ts_ms, avg, min, max, last, count), never over max_points rows.
+
+        The bucket width is the smallest nice width >= bucket_ms giving at most max_points.
+        """
+        ...
+
+    def last_values(self, series: Sequence[int] | None = None) -> pa.Table:
+        """The latest (series, ts_ms, value) of each series (all series when None)."""
+        ...
+
+    def state_intervals(self, equipment: Sequence[int], start_ms: int, end_ms: int) -> pa.Table:
+        """Intervals (equipment, start_ms, end_ms, state, reason) clipped to the window.
+
+        The last interval of an equipment ends at end_ms (it is still open).
+        """
+        ...
+
+    def current_states(self, equipment: Sequence[int] | None = None) -> pa.Table:
+        """The latest state change (equipment, ts_ms, state, reason) of each equipment."""
+        ...
+
+    def counts(
+        self, equipment: Sequence[int], start_ms: int, end_ms: int, *, bucket_ms: int = 0
+    ) -> pa.Table:
+        """Summed good and scrap per equipment (and per bucket when bucket_ms > 0)."""
+        ...
+
+    def catalog(self) -> AssetCatalog:
+        """Every asset, indexed."""
+        ...
+
+    def import_assets(self, doc: dict[str, Any], *, where: str = "assets") -> AssetCatalog:
+        """Create or update the assets an asset document describes; return the new catalogue."""
+        ...
+
+    def get_meta(self, key: str) -> str | None:
+        """A value Kiln keeps about itself (e.g. how far the simulator got), or None."""
+        ...
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Keep a value about Kiln itself."""
+        ...
+
+    def stats(self) -> StorageStats:
+        """Row counts and bytes on disk."""
+        ...
+
+    def compact(self) -> int:
+        """Reorder recently appended points into the stored layout; return rows moved."""
+        ...
+
+    def close(self) -> None:
+        """Flush and release the database."""
+        ...

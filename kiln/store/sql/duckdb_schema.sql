@@ -1,0 +1,34 @@
+-- Kiln's embedded schema (DuckDB). Idempotent: run at every start.
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE TABLE IF NOT EXISTS districts (
+    id INTEGER PRIMARY KEY, code VARCHAR UNIQUE, name_en VARCHAR, name_zh VARCHAR);
+CREATE TABLE IF NOT EXISTS enterprises (
+    id INTEGER PRIMARY KEY, slug VARCHAR UNIQUE NOT NULL, name VARCHAR, name_zh VARCHAR,
+    district VARCHAR, industry_code VARCHAR, robot_maker BOOLEAN);
+CREATE TABLE IF NOT EXISTS sites (
+    id INTEGER PRIMARY KEY, enterprise_id INTEGER, slug VARCHAR, name VARCHAR, timezone VARCHAR,
+    UNIQUE (enterprise_id, slug));
+CREATE TABLE IF NOT EXISTS lines (
+    id INTEGER PRIMARY KEY, enterprise_id INTEGER, site_id INTEGER, slug VARCHAR, name VARCHAR,
+    area VARCHAR, UNIQUE (site_id, slug));
+CREATE TABLE IF NOT EXISTS stations (
+    id INTEGER PRIMARY KEY, enterprise_id INTEGER, line_id INTEGER, slug VARCHAR, name VARCHAR,
+    position INTEGER, operators INTEGER, UNIQUE (line_id, slug));
+CREATE TABLE IF NOT EXISTS equipment (
+    id INTEGER PRIMARY KEY, enterprise_id INTEGER, station_id INTEGER, slug VARCHAR, name VARCHAR,
+    template VARCHAR, ideal_cycle_s DOUBLE, UNIQUE (enterprise_id, slug));
+CREATE TABLE IF NOT EXISTS signals (
+    id INTEGER PRIMARY KEY, enterprise_id INTEGER, equipment_id INTEGER, name VARCHAR,
+    unit VARCHAR, kind VARCHAR, lo DOUBLE, hi DOUBLE, UNIQUE (equipment_id, name));
+-- Telemetry: no primary key (a per-row key costs ~8x on insert); points stay clustered by
+-- (series, ts) so zone maps prune and compression stays near 3 bytes a point.
+CREATE TABLE IF NOT EXISTS points (series INTEGER NOT NULL, ts BIGINT NOT NULL, value DOUBLE);
+-- Small live batches land here and are moved into points, sorted, by compact().
+CREATE TABLE IF NOT EXISTS points_hot (series INTEGER NOT NULL, ts BIGINT NOT NULL, value DOUBLE);
+CREATE TABLE IF NOT EXISTS series_last (series INTEGER PRIMARY KEY, ts BIGINT, value DOUBLE);
+CREATE TABLE IF NOT EXISTS states (
+    equipment INTEGER NOT NULL, ts BIGINT NOT NULL, state TINYINT NOT NULL, reason VARCHAR);
+CREATE TABLE IF NOT EXISTS counts (
+    equipment INTEGER NOT NULL, ts BIGINT NOT NULL, good BIGINT NOT NULL, scrap BIGINT NOT NULL);
+-- Identities of committed batches, so a redelivered batch is stored once.
+CREATE TABLE IF NOT EXISTS batches (id VARCHAR PRIMARY KEY, committed_ms BIGINT);

@@ -1,0 +1,137 @@
+"""The one writer thread: drains a bounded queue of bundles into the store, in group commits.
+
+Back-pressure, not unbounded queues: ``submit`` waits while ``max_pending`` bundles are queued,
+so a slow disk slows the sources instead of growing memory. Each caller's future resolves only
+after its bundle is committed, so a protocol that acknowledges can acknowledge after the commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from dataclasses import dataclass, field
+
+from kiln.domain.batches import Bundle
+from kiln.errors import Unavailable
+from kiln.store.base import Store
+
+log = logging.getLogger(__name__)
+
+GROUP_ROWS = 200_000  # rows per group commit: large enough to amortise, small for latency
+
+
+@dataclass(slots=True)
+class _Job:
+    bundle: Bundle
+    batch_id: str | None
+    loop: asyncio.AbstractEventLoop | None
+    future: asyncio.Future[int] | None
+    done: threading.Event = field(default_factory=threading.Event)
+    result: int | BaseException = 0
+
+
+class StoreWriter:
+    """Owns all writes to a store from one thread."""
+
+    def __init__(self, store: Store, *, max_pending: int = 64) -> None:
+        self.store = store
+        self._queue: queue.Queue[_Job | None] = queue.Queue(maxsize=max_pending)
+        self._thread = threading.Thread(target=self._run, name="kiln-writer", daemon=True)
+        self._stopped = False
+        self.committed_rows = 0
+        self.committed_batches = 0
+        self._thread.start()
+
+    async def submit(self, bundle: Bundle, *, batch_id: str | None = None) -> int:
+        """Queue a bundle and wait until it is committed; return the rows added."""
+        if self._stopped:
+            raise Unavailable("the store writer is stopped")
+        loop = asyncio.get_running_loop()
+        job = _Job(bundle, batch_id, loop, loop.create_future())
+        while True:
+            try:
+                self._queue.put_nowait(job)
+                break
+            except queue.Full:
+                await asyncio.sleep(0.005)  # the writer is behind: hold the source back
+        assert job.future is not None
+        return await job.future
+
+    def submit_sync(self, bundle: Bundle, *, batch_id: str | None = None) -> int:
+        """Queue a bundle from a plain thread and block until it is committed."""
+        if self._stopped:
+            raise Unavailable("the store writer is stopped")
+        job = _Job(bundle, batch_id, None, None)
+        self._queue.put(job)
+        job.done.wait()
+        if isinstance(job.result, BaseException):
+            raise job.result
+        return job.result
+
+    async def flushed(self) -> None:
+        """Return once every bundle submitted so far is committed."""
+        await self.submit(Bundle())
+
+    def close(self) -> None:
+        """Commit what is queued, then stop the thread."""
+        if not self._stopped:
+            self._stopped = True
+            self._queue.put(None)
+            self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            group = [job]
+            rows = len(job.bundle)
+            while rows < GROUP_ROWS:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self._commit(group)
+                    return
+                group.append(nxt)
+                rows += len(nxt.bundle)
+            self._commit(group)
+
+    def _commit(self, group: list[_Job]) -> None:
+        plain = [j for j in group if j.batch_id is None]
+        keyed = [j for j in group if j.batch_id is not None]
+        if len(plain) > 1:
+            try:
+                self.store.write(Bundle.concat([j.bundle for j in plain]))
+                for j in plain:
+                    self._finish(j, len(j.bundle))
+                plain = []
+            except Exception:  # one bad bundle must not fail the others: retry one by one
+                log.warning("group commit failed; committing its %d bundles one by one", len(plain))
+        for j in plain + keyed:
+            try:
+                self._finish(j, self.store.write(j.bundle, batch_id=j.batch_id))
+            except Exception as err:
+                log.exception("store write failed")
+                self._finish(j, err)
+
+    def _finish(self, job: _Job, result: int | BaseException) -> None:
+        if isinstance(result, int):
+            self.committed_rows += result
+            self.committed_batches += 1
+        job.result = result
+        job.done.set()
+        if job.loop is not None and job.future is not None:
+            job.loop.call_soon_threadsafe(_resolve, job.future, result)
+
+
+def _resolve(future: asyncio.Future[int], result: int | BaseException) -> None:
+    if future.done():
+        return
+    if isinstance(result, BaseException):
+        future.set_exception(result)
+    else:
+        future.set_result(result)
