@@ -8,16 +8,18 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiln.clock import Clock, SystemClock
 from kiln.config import Settings
 from kiln.domain.catalog import AssetCatalog
 from kiln.errors import BadInput
-from kiln.simulator.live import SimulatorRunner
 from kiln.store.base import Store
 from kiln.store.duckdb import DuckDBStore
 from kiln.store.writer import StoreWriter
+
+if TYPE_CHECKING:
+    from kiln.simulator.live import SimulatorRunner
 
 log = logging.getLogger(__name__)
 
@@ -129,5 +131,7 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None,
         raise
     rt = Runtime(settings, store, writer, clock or SystemClock())
     if settings.simulator.enabled if simulate is None else simulate:
+        from kiln.simulator.live import SimulatorRunner
+
         rt.simulator = SimulatorRunner(settings.simulator, store, writer)
     return rt

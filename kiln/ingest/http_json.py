@@ -116,7 +116,7 @@ def _points(ctx: _Ctx, items: list[Any]) -> PointBatch:
         np.array(v_all, dtype=np.float64),
     )
     for k in np.flatnonzero(~np.isfinite(batch.value))[:100]:
-        ctx.reject("points", int(rows_item[k]), "v", f"value {batch.value[k]!r} is not finite")
+        ctx.reject("points", int(rows_item[k]), "v", f"value {float(batch.value[k])} is not finite")
     ctx.check_ts("points", batch.ts_ms, rows_item)
     return batch
 

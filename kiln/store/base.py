@@ -37,19 +37,27 @@ NICE_BUCKETS_MS = (
 
 
 def bucket_width_ms(start_ms: int, end_ms: int, max_points: int, at_least_ms: int = 0) -> int:
-    """The smallest nice bucket width that gives at most max_points buckets over the range.
+    """The smallest nice bucket width whose epoch-aligned buckets over [start, end) number at
+    most max_points (aligned buckets line up across charts and refreshes).
 
     >>> bucket_width_ms(0, 86_400_000, 2_000)
     60000
     >>> bucket_width_ms(0, 3_600_000, 2_000, at_least_ms=10_000)
     10000
     """
-    span = max(end_ms - start_ms, 1)
-    need = max(-(-span // max(max_points, 1)), at_least_ms, 1)
+    max_points = max(max_points, 1)
+    last = max(end_ms - 1, start_ms)
+
+    def fits(width: int) -> bool:
+        return last // width - start_ms // width + 1 <= max_points
+
     for width in NICE_BUCKETS_MS:
-        if width >= need:
+        if width >= at_least_ms and fits(width):
             return width
-    return int(need)
+    width = max(at_least_ms, NICE_BUCKETS_MS[-1])
+    while not fits(width):
+        width *= 2
+    return width
 
 
 @dataclass(frozen=True, slots=True)

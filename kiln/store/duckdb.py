@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import os
 import threading
 from collections.abc import Sequence
@@ -108,7 +110,8 @@ class DuckDBStore:
                 "WHERE excluded.ts >= series_last.ts"
             )
         finally:
-            con.unregister("_new_points")
+            with contextlib.suppress(duckdb.Error):  # already gone if the transaction failed
+                con.unregister("_new_points")
         return len(batch)
 
     @staticmethod
@@ -128,7 +131,8 @@ class DuckDBStore:
         try:
             con.execute("INSERT INTO states SELECT * FROM _new_states")
         finally:
-            con.unregister("_new_states")
+            with contextlib.suppress(duckdb.Error):  # already gone if the transaction failed
+                con.unregister("_new_states")
         return len(s)
 
     @staticmethod
@@ -148,7 +152,8 @@ class DuckDBStore:
         try:
             con.execute("INSERT INTO counts SELECT * FROM _new_counts")
         finally:
-            con.unregister("_new_counts")
+            with contextlib.suppress(duckdb.Error):  # already gone if the transaction failed
+                con.unregister("_new_counts")
         return len(c)
 
     def compact(self) -> int:
@@ -248,7 +253,7 @@ class DuckDBStore:
         """Summed good and scrap per equipment (and per bucket when bucket_ms > 0)."""
         bucket = f"(ts // {int(bucket_ms)}) * {int(bucket_ms)}" if bucket_ms > 0 else f"{start_ms}"
         return self._query(
-            f"SELECT equipment, {bucket} AS ts_ms, sum(good) AS good, sum(scrap) AS scrap "
+            f"SELECT equipment, {bucket} AS ts_ms, sum(good)::BIGINT AS good, sum(scrap)::BIGINT AS scrap "
             "FROM counts WHERE equipment IN (SELECT unnest(?::INTEGER[])) AND ts >= ? AND ts < ? "
             "GROUP BY ALL ORDER BY equipment, ts_ms",
             [list(equipment), start_ms, end_ms],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from typing import Any
 
 import duckdb
@@ -158,4 +160,5 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple[Any, ..
     try:
         con.execute(f"INSERT OR REPLACE INTO {table} SELECT * FROM _asset_rows")
     finally:
-        con.unregister("_asset_rows")
+        with contextlib.suppress(duckdb.Error):  # already gone if the transaction failed
+            con.unregister("_asset_rows")

@@ -1,25 +1,26 @@
 -- Kiln's embedded schema (DuckDB). Idempotent: run at every start.
+-- Asset tables key on id only: the one writer hands out ids by natural key (slug paths), and
+-- DuckDB's INSERT OR REPLACE needs a single key.
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
 CREATE TABLE IF NOT EXISTS districts (
-    id INTEGER PRIMARY KEY, code VARCHAR UNIQUE, name_en VARCHAR, name_zh VARCHAR);
+    id INTEGER PRIMARY KEY, code VARCHAR, name_en VARCHAR, name_zh VARCHAR);
 CREATE TABLE IF NOT EXISTS enterprises (
-    id INTEGER PRIMARY KEY, slug VARCHAR UNIQUE NOT NULL, name VARCHAR, name_zh VARCHAR,
+    id INTEGER PRIMARY KEY, slug VARCHAR NOT NULL, name VARCHAR, name_zh VARCHAR,
     district VARCHAR, industry_code VARCHAR, robot_maker BOOLEAN);
 CREATE TABLE IF NOT EXISTS sites (
-    id INTEGER PRIMARY KEY, enterprise_id INTEGER, slug VARCHAR, name VARCHAR, timezone VARCHAR,
-    UNIQUE (enterprise_id, slug));
+    id INTEGER PRIMARY KEY, enterprise_id INTEGER, slug VARCHAR, name VARCHAR, timezone VARCHAR);
 CREATE TABLE IF NOT EXISTS lines (
     id INTEGER PRIMARY KEY, enterprise_id INTEGER, site_id INTEGER, slug VARCHAR, name VARCHAR,
-    area VARCHAR, UNIQUE (site_id, slug));
+    area VARCHAR);
 CREATE TABLE IF NOT EXISTS stations (
     id INTEGER PRIMARY KEY, enterprise_id INTEGER, line_id INTEGER, slug VARCHAR, name VARCHAR,
-    position INTEGER, operators INTEGER, UNIQUE (line_id, slug));
+    position INTEGER, operators INTEGER);
 CREATE TABLE IF NOT EXISTS equipment (
     id INTEGER PRIMARY KEY, enterprise_id INTEGER, station_id INTEGER, slug VARCHAR, name VARCHAR,
-    template VARCHAR, ideal_cycle_s DOUBLE, UNIQUE (enterprise_id, slug));
+    template VARCHAR, ideal_cycle_s DOUBLE);
 CREATE TABLE IF NOT EXISTS signals (
     id INTEGER PRIMARY KEY, enterprise_id INTEGER, equipment_id INTEGER, name VARCHAR,
-    unit VARCHAR, kind VARCHAR, lo DOUBLE, hi DOUBLE, UNIQUE (equipment_id, name));
+    unit VARCHAR, kind VARCHAR, lo DOUBLE, hi DOUBLE);
 -- Telemetry: no primary key (a per-row key costs ~8x on insert); points stay clustered by
 -- (series, ts) so zone maps prune and compression stays near 3 bytes a point.
 CREATE TABLE IF NOT EXISTS points (series INTEGER NOT NULL, ts BIGINT NOT NULL, value DOUBLE);
