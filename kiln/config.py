@@ -47,7 +47,9 @@ class SimulatorSettings(_Section):
     seed: int = Field(7, description="seed of the deterministic city")
     enterprises: int = Field(40, ge=1, le=2000, description="enterprises in the city")
     speed: float = Field(1.0, gt=0, le=3600, description="simulated seconds per real second")
-    backfill_hours: float = Field(2.0, ge=0, le=24 * 31, description="history to create on first start")
+    backfill_hours: float = Field(
+        2.0, ge=0, le=24 * 31, description="history to create on first start"
+    )
     step_s: float = Field(1.0, gt=0, le=60, description="real seconds between live steps")
 
 
@@ -66,12 +68,14 @@ def _env_overrides(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[str
     for name, value in environ.items():
         if not name.startswith(ENV_PREFIX) or name == "KILN_CONFIG":
             continue
-        path = name[len(ENV_PREFIX):].lower().split("__")
+        path = name[len(ENV_PREFIX) :].lower().split("__")
         node = tree
         for part in path[:-1]:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
-                raise ConfigError(f"{name} conflicts with another KILN_ variable", where="environment")
+                raise ConfigError(
+                    f"{name} conflicts with another KILN_ variable", where="environment"
+                )
         node[path[-1]] = value
         origin[".".join(path)] = name
     return tree, origin
@@ -85,7 +89,8 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_settings(
-    path: Path | None = None, environ: Mapping[str, str] | None = None,
+    path: Path | None = None,
+    environ: Mapping[str, str] | None = None,
     overrides: dict[str, Any] | None = None,
 ) -> Settings:
     """Read the TOML file (if any), apply KILN_* variables and overrides, and validate."""
@@ -112,8 +117,11 @@ def load_settings(
         where = env_origin.get(key, source)
         got = first.get("input")
         raise ConfigError(
-            f"{key}: {first['msg']} (got {got!r})" if not isinstance(got, dict) else
-            f"{key}: {first['msg']}", where=where) from None
+            f"{key}: {first['msg']} (got {got!r})"
+            if not isinstance(got, dict)
+            else f"{key}: {first['msg']}",
+            where=where,
+        ) from None
 
 
 def describe_settings() -> list[tuple[str, str, str]]:

@@ -118,8 +118,9 @@ class Runtime:
                 log.exception("compaction failed; live points stay in the hot table")
 
 
-def build_runtime(settings: Settings, *, clock: Clock | None = None,
-                  simulate: bool | None = None) -> Runtime:
+def build_runtime(
+    settings: Settings, *, clock: Clock | None = None, simulate: bool | None = None
+) -> Runtime:
     """Open the store, load the configured assets, and prepare the simulator if enabled."""
     store = DuckDBStore(settings.store.path, memory_limit=settings.store.memory_limit)
     try:

@@ -20,23 +20,76 @@ BACKENDS = ["duckdb"]  # the PostgreSQL backend joins with the server tier
 
 def small_city() -> dict[str, Any]:
     """Two enterprises, a press line and a kiln, enough for every store and API path."""
-    return {"enterprises": [
-        {"slug": "acme-auto", "name": "Acme Auto Parts", "name_zh": "艾克米汽配",
-         "district": "nanhai", "industry": "3670", "sites": [
-             {"slug": "nanhai-1", "name": "Nanhai plant 1", "lines": [
-                 {"slug": "tandem-a", "name": "Tandem line A", "area": "press-shop", "stations": [
-                     {"slug": "op10", "position": 1, "equipment": [
-                         {"slug": "press-1", "name": "Draw press", "template": "press",
-                          "ideal_cycle_s": 6.0}]},
-                     {"slug": "op20", "position": 2, "operators": 2, "equipment": [
-                         {"slug": "robot-1", "template": "industrial_robot"}]}]}]}]},
-        {"slug": "huamei-ceramics", "name": "Huamei Ceramics", "district": "chancheng",
-         "industry": "C3071", "sites": [
-             {"slug": "plant", "lines": [
-                 {"slug": "kiln-1", "stations": [
-                     {"slug": "firing", "equipment": [
-                         {"slug": "kiln-1", "template": "roller_kiln"}]}]}]}]},
-    ]}
+    return {
+        "enterprises": [
+            {
+                "slug": "acme-auto",
+                "name": "Acme Auto Parts",
+                "name_zh": "艾克米汽配",
+                "district": "nanhai",
+                "industry": "3670",
+                "sites": [
+                    {
+                        "slug": "nanhai-1",
+                        "name": "Nanhai plant 1",
+                        "lines": [
+                            {
+                                "slug": "tandem-a",
+                                "name": "Tandem line A",
+                                "area": "press-shop",
+                                "stations": [
+                                    {
+                                        "slug": "op10",
+                                        "position": 1,
+                                        "equipment": [
+                                            {
+                                                "slug": "press-1",
+                                                "name": "Draw press",
+                                                "template": "press",
+                                                "ideal_cycle_s": 6.0,
+                                            }
+                                        ],
+                                    },
+                                    {
+                                        "slug": "op20",
+                                        "position": 2,
+                                        "operators": 2,
+                                        "equipment": [
+                                            {"slug": "robot-1", "template": "industrial_robot"}
+                                        ],
+                                    },
+                                ],
+                            }
+                        ],
+                    }
+                ],
+            },
+            {
+                "slug": "huamei-ceramics",
+                "name": "Huamei Ceramics",
+                "district": "chancheng",
+                "industry": "C3071",
+                "sites": [
+                    {
+                        "slug": "plant",
+                        "lines": [
+                            {
+                                "slug": "kiln-1",
+                                "stations": [
+                                    {
+                                        "slug": "firing",
+                                        "equipment": [
+                                            {"slug": "kiln-1", "template": "roller_kiln"}
+                                        ],
+                                    }
+                                ],
+                            }
+                        ],
+                    }
+                ],
+            },
+        ]
+    }
 
 
 @pytest.fixture(params=BACKENDS)
@@ -51,8 +104,13 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[DuckDBStor
 @pytest.fixture
 def runtime(tmp_path: Path) -> Iterator[Runtime]:
     """A runtime on a temp DuckDB file with the small city, a manual clock, no simulator."""
-    settings = load_settings(environ={}, overrides={
-        "store": {"path": str(tmp_path / "kiln.duckdb")}, "simulator": {"enabled": False}})
+    settings = load_settings(
+        environ={},
+        overrides={
+            "store": {"path": str(tmp_path / "kiln.duckdb")},
+            "simulator": {"enabled": False},
+        },
+    )
     rt = build_runtime(settings, clock=ManualClock(NOW_MS), simulate=False)
     rt.store.import_assets(small_city())
     yield rt

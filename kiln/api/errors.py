@@ -9,7 +9,11 @@ from fastapi.responses import JSONResponse
 from kiln.errors import BadInput, ConfigError, Conflict, KilnError, NotFound, Unavailable
 
 STATUS: dict[type[KilnError], int] = {
-    BadInput: 422, NotFound: 404, Conflict: 409, Unavailable: 503, ConfigError: 500,
+    BadInput: 422,
+    NotFound: 404,
+    Conflict: 409,
+    Unavailable: 503,
+    ConfigError: 500,
 }
 
 
@@ -30,10 +34,17 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
     where = ".".join(str(p) for p in first.get("loc", ()))
     return JSONResponse(
-        {"error": "BadInput", "message": str(first.get("msg")), "where": where,
-         "errors": [{"where": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg")}
-                    for e in errors]},
-        status_code=422)
+        {
+            "error": "BadInput",
+            "message": str(first.get("msg")),
+            "where": where,
+            "errors": [
+                {"where": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg")}
+                for e in errors
+            ],
+        },
+        status_code=422,
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:

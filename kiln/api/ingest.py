@@ -18,8 +18,12 @@ EXAMPLE = {
     "enterprise": "acme-auto",
     "batch_id": "gw7-000123",
     "points": [
-        {"equipment": "press-2", "signal": "tonnage", "ts": [1764000000000, 1764000005000],
-         "v": [8120.0, 8155.0]},
+        {
+            "equipment": "press-2",
+            "signal": "tonnage",
+            "ts": [1764000000000, 1764000005000],
+            "v": [8120.0, 8155.0],
+        },
         {"equipment": "press-2", "signal": "lube_temp", "ts": 1764000000000, "v": 41.2},
     ],
     "states": [{"equipment": "press-2", "ts": 1764000000000, "state": "idle", "reason": "starved"}],
@@ -30,31 +34,81 @@ BODY_SCHEMA = {
     "required": ["enterprise"],
     "properties": {
         "enterprise": {"type": "string", "description": "the enterprise's slug"},
-        "batch_id": {"type": "string", "description": "idempotency key: a resent batch is stored once"},
-        "points": {"type": "array", "items": {
-            "type": "object", "required": ["equipment", "signal", "ts", "v"],
-            "properties": {
-                "equipment": {"type": "string"}, "signal": {"type": "string"},
-                "ts": {"description": "UTC epoch ms, or a list of them",
-                       "oneOf": [{"type": "integer"}, {"type": "array", "items": {"type": "integer"}}]},
-                "v": {"description": "value, or a list as long as ts",
-                      "oneOf": [{"type": "number"}, {"type": "array", "items": {"type": "number"}}]},
-            }}},
-        "states": {"type": "array", "items": {
-            "type": "object", "required": ["equipment", "ts", "state"],
-            "properties": {"equipment": {"type": "string"}, "ts": {"type": "integer"},
-                           "state": {"type": "string", "enum": [
-                               "running", "idle", "setup", "down_fault", "planned_down",
-                               "off_shift", "unknown"]},
-                           "reason": {"type": ["string", "null"]}}}},
-        "counts": {"type": "array", "items": {
-            "type": "object", "required": ["equipment", "ts"],
-            "properties": {"equipment": {"type": "string"}, "ts": {"type": "integer"},
-                           "good": {"type": "integer", "minimum": 0},
-                           "scrap": {"type": "integer", "minimum": 0}}}},
+        "batch_id": {
+            "type": "string",
+            "description": "idempotency key: a resent batch is stored once",
+        },
+        "points": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["equipment", "signal", "ts", "v"],
+                "properties": {
+                    "equipment": {"type": "string"},
+                    "signal": {"type": "string"},
+                    "ts": {
+                        "description": "UTC epoch ms, or a list of them",
+                        "oneOf": [
+                            {"type": "integer"},
+                            {"type": "array", "items": {"type": "integer"}},
+                        ],
+                    },
+                    "v": {
+                        "description": "value, or a list as long as ts",
+                        "oneOf": [
+                            {"type": "number"},
+                            {"type": "array", "items": {"type": "number"}},
+                        ],
+                    },
+                },
+            },
+        },
+        "states": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["equipment", "ts", "state"],
+                "properties": {
+                    "equipment": {"type": "string"},
+                    "ts": {"type": "integer"},
+                    "state": {
+                        "type": "string",
+                        "enum": [
+                            "running",
+                            "idle",
+                            "setup",
+                            "down_fault",
+                            "planned_down",
+                            "off_shift",
+                            "unknown",
+                        ],
+                    },
+                    "reason": {"type": ["string", "null"]},
+                },
+            },
+        },
+        "counts": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["equipment", "ts"],
+                "properties": {
+                    "equipment": {"type": "string"},
+                    "ts": {"type": "integer"},
+                    "good": {"type": "integer", "minimum": 0},
+                    "scrap": {"type": "integer", "minimum": 0},
+                },
+            },
+        },
     },
     "example": EXAMPLE,
 }
+
+
+def _too_large(limit: int) -> JSONResponse:
+    return JSONResponse({"error": "BadInput", "message": f"the body is larger than {limit} bytes "
+                         "(server.max_body_bytes); send smaller batches", "where": "body"},
+                        status_code=413)
 
 
 def _parse(body: bytes) -> Any:
@@ -69,32 +123,48 @@ def _parse(body: bytes) -> Any:
 @router.post(
     "/ingest",
     summary="Ingest a batch of points, state changes and counts",
-    openapi_extra={"requestBody": {"required": True, "content": {
-        "application/json": {"schema": BODY_SCHEMA}}}},
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/json": {"schema": BODY_SCHEMA}}}
+    },
     responses={
-        200: {"description": "stored: {\"stored\": rows, \"duplicate\": bool}"},
+        200: {"description": 'stored: {"stored": rows, "duplicate": bool}'},
         400: {"description": "the body is not JSON"},
-        422: {"description": "bad items, each named by section, index, field and reason; nothing stored"},
+        413: {"description": "the body is larger than server.max_body_bytes"},
+        422: {
+            "description": "bad items, each named (section, index, field, reason); nothing stored"
+        },
     },
 )
 async def ingest(request: Request, rt: RuntimeDep) -> Response:
     """Store the whole batch, or nothing of it and a list of every bad item."""
+    limit = rt.settings.server.max_body_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return _too_large(limit)
     body = await request.body()
+    if len(body) > limit:
+        return _too_large(limit)
     try:
         doc = _parse(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        return JSONResponse({"error": "BadInput", "message": f"the body is not JSON: {err}",
-                             "where": "body"}, status_code=400)
+        return JSONResponse(
+            {"error": "BadInput", "message": f"the body is not JSON: {err}", "where": "body"},
+            status_code=400,
+        )
     decoded = http_json.decode(doc, rt.catalog, now_ms=rt.clock.now_ms())
     if decoded.rejects:
         first = decoded.rejects[0]
-        return JSONResponse({
-            "error": "BadInput",
-            "message": f"{len(decoded.rejects)} bad item(s); nothing was stored",
-            "where": first.where(),
-            "rejects": [r.as_dict() for r in decoded.rejects[:1000]],
-        }, status_code=422)
+        return JSONResponse(
+            {
+                "error": "BadInput",
+                "message": f"{len(decoded.rejects)} bad item(s); nothing was stored",
+                "where": first.where(),
+                "rejects": [r.as_dict() for r in decoded.rejects[:1000]],
+            },
+            status_code=422,
+        )
     stored = await rt.writer.submit(decoded.bundle, batch_id=decoded.batch_id)
     duplicate = decoded.batch_id is not None and stored == 0
-    return Response(orjson.dumps({"stored": stored, "duplicate": duplicate}),
-                    media_type="application/json")
+    return Response(
+        orjson.dumps({"stored": stored, "duplicate": duplicate}), media_type="application/json"
+    )

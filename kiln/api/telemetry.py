@@ -1,4 +1,4 @@
-"""Telemetry reads: raw points, chart buckets, last values, state intervals, counts, city summary."""
+"""Telemetry reads: raw points, chart buckets, last values, states, counts, city summary."""
 
 from __future__ import annotations
 
@@ -35,20 +35,27 @@ async def points(series_id: int, rt: RuntimeDep, w: WindowDep) -> Response:
     """Raw points in the window as columns {series, ts_ms, value}, at most 100,000."""
     table = rt.store.points([_series(rt, series_id)], w.start_ms, w.end_ms)
     if table.num_rows > MAX_RAW_POINTS:
-        raise BadInput(f"{table.num_rows} points; ask for a shorter window or use /buckets",
-                       where="query: start")
+        raise BadInput(
+            f"{table.num_rows} points; ask for a shorter window or use /buckets",
+            where="query: start",
+        )
     return _json(table)
 
 
 @router.get("/series/{series_id}/buckets", summary="Chart data: aggregates per time bucket")
 async def buckets(
-    series_id: int, rt: RuntimeDep, w: WindowDep,
+    series_id: int,
+    rt: RuntimeDep,
+    w: WindowDep,
     max_points: Annotated[int, Query(ge=1, le=MAX_CHART_POINTS)] = MAX_CHART_POINTS,
     bucket_ms: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
     """Columns {ts_ms, avg, min, max, last, count}, never more than max_points buckets."""
-    return _json(rt.store.buckets(_series(rt, series_id), w.start_ms, w.end_ms,
-                                  max_points=max_points, bucket_ms=bucket_ms))
+    return _json(
+        rt.store.buckets(
+            _series(rt, series_id), w.start_ms, w.end_ms, max_points=max_points, bucket_ms=bucket_ms
+        )
+    )
 
 
 @router.get("/last", summary="Last value of many series")
@@ -63,13 +70,22 @@ async def states(equipment_id: int, rt: RuntimeDep, w: WindowDep) -> list[dict[s
     if equipment_id not in rt.catalog.equipment:
         raise NotFound(f"no equipment {equipment_id}", where="path: equipment_id")
     rows = rt.store.state_intervals([equipment_id], w.start_ms, w.end_ms).to_pylist()
-    return [{"start_ms": r["start_ms"], "end_ms": r["end_ms"], "state": STATE_NAMES[r["state"]],
-             "reason": r["reason"]} for r in rows]
+    return [
+        {
+            "start_ms": r["start_ms"],
+            "end_ms": r["end_ms"],
+            "state": STATE_NAMES[r["state"]],
+            "reason": r["reason"],
+        }
+        for r in rows
+    ]
 
 
 @router.get("/equipment/{equipment_id}/counts", summary="Good and scrap counts of one equipment")
 async def counts(
-    equipment_id: int, rt: RuntimeDep, w: WindowDep,
+    equipment_id: int,
+    rt: RuntimeDep,
+    w: WindowDep,
     bucket_ms: Annotated[int, Query(ge=0)] = 0,
 ) -> list[dict[str, Any]]:
     """Sums over the window, or per bucket when bucket_ms > 0."""
@@ -97,6 +113,11 @@ def summarise_city(rt: RuntimeDep) -> dict[str, Any]:
     current = rt.store.current_states().to_pydict()
     by_state: Counter[str] = Counter(STATE_NAMES[s] for s in current["state"])
     by_state["unknown"] += len(cat.equipment) - len(current["state"])
-    return {"enterprises": len(cat.enterprises), "equipment": len(cat.equipment),
-            "signals": len(cat.signals), "by_district": dict(by_district),
-            "by_industry": dict(by_industry), "equipment_by_state": dict(by_state)}
+    return {
+        "enterprises": len(cat.enterprises),
+        "equipment": len(cat.equipment),
+        "signals": len(cat.signals),
+        "by_district": dict(by_district),
+        "by_industry": dict(by_industry),
+        "equipment_by_state": dict(by_state),
+    }

@@ -16,8 +16,9 @@ def assets() -> None:
 
 @assets.command("import")
 @config_option
-@click.argument("files", nargs=-1, required=True,
-                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 def import_(config_path: Path | None, files: tuple[Path, ...]) -> None:
     """Create or update the assets described in FILES (.toml, .yaml, .yml or .json)."""
     from kiln.runtime import read_asset_file
@@ -28,7 +29,9 @@ def import_(config_path: Path | None, files: tuple[Path, ...]) -> None:
     try:
         for path in files:
             cat = store.import_assets(read_asset_file(path), where=str(path))
-            click.echo(f"{path}: ok ({len(cat.enterprises)} enterprises, "
-                       f"{len(cat.equipment)} equipment in the store)")
+            click.echo(
+                f"{path}: ok ({len(cat.enterprises)} enterprises, "
+                f"{len(cat.equipment)} equipment in the store)"
+            )
     finally:
         store.close()

@@ -16,8 +16,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 def config_option(fn: F) -> F:
     """Add --config FILE."""
     return click.option(
-        "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-        default=None, help="TOML settings file (default: $KILN_CONFIG, else built-in defaults).",
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="TOML settings file (default: $KILN_CONFIG, else built-in defaults).",
     )(fn)
 
 

@@ -23,12 +23,20 @@ def _run(settings: Settings, *, simulate: bool) -> None:
     runtime = build_runtime(settings, simulate=simulate)
     app = create_app(runtime)
     host, port = settings.server.host, settings.server.port
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning",
-                            limit_concurrency=1000, timeout_keep_alive=30)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        limit_concurrency=1000,
+        timeout_keep_alive=30,
+    )
     server = _AnnouncingServer(config)
-    server.announce = (f"Kiln is ready: http://{host}:{port}/  "
-                       f"(API docs: http://{host}:{port}/docs)\n"
-                       f"Data: {settings.store.path}   Stop with Ctrl-C.")
+    server.announce = (
+        f"Kiln is ready: http://{host}:{port}/  "
+        f"(API docs: http://{host}:{port}/docs)\n"
+        f"Data: {settings.store.path}   Stop with Ctrl-C."
+    )
     server.run()
     click.echo("Kiln stopped; data kept.")
 
@@ -63,8 +71,12 @@ def _overrides(host: str | None, port: int | None, data: Path | None) -> dict[st
 @config_option
 @click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port to listen on (default 8000).")
-@click.option("--data", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Data folder for the DuckDB file (default ./data).")
+@click.option(
+    "--data",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Data folder for the DuckDB file (default ./data).",
+)
 def demo(config_path: Path | None, host: str | None, port: int | None, data: Path | None) -> None:
     """Start the web app with a simulated factory city streaming live.
 
@@ -78,8 +90,12 @@ def demo(config_path: Path | None, host: str | None, port: int | None, data: Pat
 @config_option
 @click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port to listen on (default 8000).")
-@click.option("--data", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Data folder for the DuckDB file (default ./data).")
+@click.option(
+    "--data",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Data folder for the DuckDB file (default ./data).",
+)
 def serve(config_path: Path | None, host: str | None, port: int | None, data: Path | None) -> None:
     """Start the web app and API on the configured assets, without the simulator."""
     _run(settings_from(config_path, **_overrides(host, port, data)), simulate=False)

@@ -80,7 +80,7 @@ class StateBatch:
 
     def __post_init__(self) -> None:
         n = len(self.equipment)
-        if not (len(self.ts_ms) == len(self.state) == n) or self.reason and len(self.reason) != n:
+        if not (len(self.ts_ms) == len(self.state) == n) or (self.reason and len(self.reason) != n):
             raise ValueError("StateBatch columns must have equal lengths")
 
     @classmethod

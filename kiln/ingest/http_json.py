@@ -148,7 +148,7 @@ def _states(ctx: _Ctx, items: list[Any]) -> StateBatch:
             ctx.reject("states", i, "reason", "must be a string or null")
             continue
         eq.append(eid if eid is not None else -1)
-        ts.append(t)
+        ts.append(int(t))  # type: ignore[arg-type]
         st.append(int(code))
         reasons.append(reason)
         owners.append(i)
@@ -217,7 +217,7 @@ def decode(
         if not isinstance(items, list):
             ctx.reject(section, 0, "", "must be a list")
             items = []
-        parts.append(fn(ctx, items))  # type: ignore[operator]
+        parts.append(fn(ctx, items))
     if ctx.rejects:
         return Decoded(Bundle(), ctx.rejects, batch_id)
     if not any(len(p) for p in parts):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-
 import os
 import threading
 from collections.abc import Sequence
@@ -226,8 +225,10 @@ class DuckDBStore:
         return self._query(
             "WITH eq AS (SELECT unnest($e::INTEGER[]) AS equipment), "
             "chg AS (SELECT s.* FROM states s JOIN eq USING (equipment) WHERE ts >= $a AND ts < $b "
-            "UNION ALL SELECT s.equipment, max(s.ts), arg_max(s.state, s.ts), arg_max(s.reason, s.ts) "
-            "FROM states s JOIN eq USING (equipment) WHERE ts < $a GROUP BY s.equipment), "
+            "UNION ALL SELECT s.equipment, max(s.ts), arg_max(s.state, s.ts), "
+            "arg_max(s.reason, s.ts) "
+            "FROM states s JOIN eq USING (equipment) WHERE ts < $a "
+            "GROUP BY s.equipment), "
             "ivl AS (SELECT equipment, greatest(ts, $a) AS start_ms, "
             "lead(ts, 1, $b) OVER (PARTITION BY equipment ORDER BY ts) AS end_ms, state, reason "
             "FROM chg) "
@@ -253,8 +254,10 @@ class DuckDBStore:
         """Summed good and scrap per equipment (and per bucket when bucket_ms > 0)."""
         bucket = f"(ts // {int(bucket_ms)}) * {int(bucket_ms)}" if bucket_ms > 0 else f"{start_ms}"
         return self._query(
-            f"SELECT equipment, {bucket} AS ts_ms, sum(good)::BIGINT AS good, sum(scrap)::BIGINT AS scrap "
-            "FROM counts WHERE equipment IN (SELECT unnest(?::INTEGER[])) AND ts >= ? AND ts < ? "
+            f"SELECT equipment, {bucket} AS ts_ms, sum(good)::BIGINT AS good, "
+            "sum(scrap)::BIGINT AS scrap "
+            "FROM counts WHERE equipment IN (SELECT unnest(?::INTEGER[])) "
+            "AND ts >= ? AND ts < ? "
             "GROUP BY ALL ORDER BY equipment, ts_ms",
             [list(equipment), start_ms, end_ms],
         )

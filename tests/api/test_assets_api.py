@@ -15,8 +15,14 @@ async def test_the_five_districts_are_built_in(client: httpx.AsyncClient) -> Non
 
 async def test_templates_list_their_signals(client: httpx.AsyncClient) -> None:
     got = {t["key"]: t for t in (await client.get("/api/v1/templates")).json()}
-    assert set(got) == {"industrial_robot", "roller_kiln", "press", "injection_moulding",
-                        "smt_line", "cnc_machine"}
+    assert set(got) == {
+        "industrial_robot",
+        "roller_kiln",
+        "press",
+        "injection_moulding",
+        "smt_line",
+        "cnc_machine",
+    }
     firing = next(s for s in got["roller_kiln"]["signals"] if s["name"] == "firing_temp")
     assert (firing["unit"], firing["lo"], firing["hi"]) == ("°C", 1150, 1230)
 
@@ -24,7 +30,9 @@ async def test_templates_list_their_signals(client: httpx.AsyncClient) -> None:
 async def test_an_enterprise_shows_its_tree(client: httpx.AsyncClient) -> None:
     ents = (await client.get("/api/v1/enterprises")).json()
     assert {e["slug"]: e["key_industry"] for e in ents} == {
-        "acme-auto": "automobile", "huamei-ceramics": "ceramics"}
+        "acme-auto": "automobile",
+        "huamei-ceramics": "ceramics",
+    }
     tree = (await client.get("/api/v1/enterprises/acme-auto")).json()
     line = tree["sites"][0]["lines"][0]
     assert [s["slug"] for s in line["stations"]] == ["op10", "op20"]
@@ -35,17 +43,46 @@ async def test_an_enterprise_shows_its_tree(client: httpx.AsyncClient) -> None:
 async def test_unknown_assets_are_404_with_a_json_body(client: httpx.AsyncClient) -> None:
     r = await client.get("/api/v1/enterprises/nobody")
     assert r.status_code == 404
-    assert r.json() == {"error": "NotFound", "message": "no enterprise 'nobody'",
-                        "where": "path: enterprise"}
+    assert r.json() == {
+        "error": "NotFound",
+        "message": "no enterprise 'nobody'",
+        "where": "path: enterprise",
+    }
     assert (await client.get("/api/v1/equipment/999999")).status_code == 404
     assert (await client.get("/api/v1/series/999999/buckets")).status_code == 404
 
 
-async def test_assets_are_created_from_a_document(client: httpx.AsyncClient, runtime: Runtime) -> None:
-    doc = {"enterprises": [{"slug": "midea-like", "name": "Shunde Appliances", "district": "shunde",
-                            "industry": "3852", "sites": [{"slug": "s1", "lines": [{"slug": "l1",
-                            "stations": [{"slug": "st1", "equipment": [
-                                {"slug": "imm-1", "template": "injection_moulding"}]}]}]}]}]}
+async def test_assets_are_created_from_a_document(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    doc = {
+        "enterprises": [
+            {
+                "slug": "midea-like",
+                "name": "Shunde Appliances",
+                "district": "shunde",
+                "industry": "3852",
+                "sites": [
+                    {
+                        "slug": "s1",
+                        "lines": [
+                            {
+                                "slug": "l1",
+                                "stations": [
+                                    {
+                                        "slug": "st1",
+                                        "equipment": [
+                                            {"slug": "imm-1", "template": "injection_moulding"}
+                                        ],
+                                    }
+                                ],
+                            }
+                        ],
+                    }
+                ],
+            }
+        ]
+    }
     r = await client.post("/api/v1/assets", json=doc)
     assert r.status_code == 200, r.text
     assert r.json()["enterprises"] == 3

@@ -30,18 +30,25 @@ def batch(**sections: Any) -> dict[str, Any]:
 
 
 def reasons(doc: Any, catalog: AssetCatalog) -> list[tuple[str, int, str, str]]:
-    return [(r.section, r.index, r.field, r.reason)
-            for r in decode(doc, catalog, now_ms=NOW_MS).rejects]
+    return [
+        (r.section, r.index, r.field, r.reason) for r in decode(doc, catalog, now_ms=NOW_MS).rejects
+    ]
 
 
 def test_a_good_batch_becomes_columns(catalog: AssetCatalog) -> None:
     t = NOW_MS - 10_000
-    out = decode(batch(
-        points=[{"equipment": "press-1", "signal": "tonnage", "ts": [t, t + 1000], "v": [1, 2.5]},
-                {"equipment": "press-1", "signal": "lube_temp", "ts": t, "v": 41.2}],
-        states=[{"equipment": "press-1", "ts": t, "state": "IDLE", "reason": "starved"}],
-        counts=[{"equipment": "press-1", "ts": t, "good": 12, "scrap": 1}],
-    ), catalog, now_ms=NOW_MS)
+    out = decode(
+        batch(
+            points=[
+                {"equipment": "press-1", "signal": "tonnage", "ts": [t, t + 1000], "v": [1, 2.5]},
+                {"equipment": "press-1", "signal": "lube_temp", "ts": t, "v": 41.2},
+            ],
+            states=[{"equipment": "press-1", "ts": t, "state": "IDLE", "reason": "starved"}],
+            counts=[{"equipment": "press-1", "ts": t, "good": 12, "scrap": 1}],
+        ),
+        catalog,
+        now_ms=NOW_MS,
+    )
     assert out.rejects == []
     press = catalog.equipment_id("acme-auto", "press-1")
     assert press is not None
@@ -54,19 +61,54 @@ def test_a_good_batch_becomes_columns(catalog: AssetCatalog) -> None:
     assert out.bundle.counts.good.tolist() == [12]
 
 
-@pytest.mark.parametrize(("item", "field", "reason"), [
-    ({"equipment": "press-9", "signal": "tonnage", "ts": 0, "v": 1}, "equipment", "unknown equipment 'press-9'"),
-    ({"equipment": "press-1", "signal": "colour", "ts": 0, "v": 1}, "signal", "unknown signal 'colour'"),
-    ({"equipment": "press-1", "signal": "tonnage", "ts": "now", "v": 1}, "ts", "not an integer"),
-    ({"equipment": "press-1", "signal": "tonnage", "ts": 0, "v": "hot"}, "v", "not a number"),
-    ({"equipment": "press-1", "signal": "tonnage", "ts": 0, "v": True}, "v", "not a number"),
-    ({"equipment": "press-1", "signal": "tonnage", "ts": [0, 1], "v": [1]}, "ts", "equal length"),
-    ({"equipment": "press-1", "signal": "tonnage", "ts": 0, "v": float("nan")}, "v", "not finite"),
-    ({"equipment": "press-1", "signal": "tonnage", "ts": 0, "v": float("inf")}, "v", "not finite"),
-    ({"equipment": "press-1", "signal": "tonnage", "ts": EARLIEST_MS - 1, "v": 1}, "ts", "before 2000"),
-    ({"equipment": "press-1", "signal": "tonnage", "ts": NOW_MS + 600_001, "v": 1}, "ts", "10 minutes ahead"),
-    ({"signal": "tonnage", "ts": 0, "v": 1}, "equipment", "missing"),
-])
+@pytest.mark.parametrize(
+    ("item", "field", "reason"),
+    [
+        (
+            {"equipment": "press-9", "signal": "tonnage", "ts": 0, "v": 1},
+            "equipment",
+            "unknown equipment 'press-9'",
+        ),
+        (
+            {"equipment": "press-1", "signal": "colour", "ts": 0, "v": 1},
+            "signal",
+            "unknown signal 'colour'",
+        ),
+        (
+            {"equipment": "press-1", "signal": "tonnage", "ts": "now", "v": 1},
+            "ts",
+            "not an integer",
+        ),
+        ({"equipment": "press-1", "signal": "tonnage", "ts": 0, "v": "hot"}, "v", "not a number"),
+        ({"equipment": "press-1", "signal": "tonnage", "ts": 0, "v": True}, "v", "not a number"),
+        (
+            {"equipment": "press-1", "signal": "tonnage", "ts": [0, 1], "v": [1]},
+            "ts",
+            "equal length",
+        ),
+        (
+            {"equipment": "press-1", "signal": "tonnage", "ts": 0, "v": float("nan")},
+            "v",
+            "not finite",
+        ),
+        (
+            {"equipment": "press-1", "signal": "tonnage", "ts": 0, "v": float("inf")},
+            "v",
+            "not finite",
+        ),
+        (
+            {"equipment": "press-1", "signal": "tonnage", "ts": EARLIEST_MS - 1, "v": 1},
+            "ts",
+            "before 2000",
+        ),
+        (
+            {"equipment": "press-1", "signal": "tonnage", "ts": NOW_MS + 600_001, "v": 1},
+            "ts",
+            "10 minutes ahead",
+        ),
+        ({"signal": "tonnage", "ts": 0, "v": 1}, "equipment", "missing"),
+    ],
+)
 def test_a_bad_point_is_named_by_index_field_and_reason(
     catalog: AssetCatalog, item: dict[str, Any], field: str, reason: str
 ) -> None:
@@ -82,42 +124,59 @@ def test_a_bad_point_is_named_by_index_field_and_reason(
 
 def test_a_bad_value_inside_a_list_names_its_item(catalog: AssetCatalog) -> None:
     t = NOW_MS - 5000
-    doc = batch(points=[{"equipment": "press-1", "signal": "tonnage", "ts": [t, t + 1], "v": [1, 2]},
-                        {"equipment": "press-1", "signal": "lube_temp", "ts": [t, t + 1],
-                         "v": [1, float("nan")]}])
+    doc = batch(
+        points=[
+            {"equipment": "press-1", "signal": "tonnage", "ts": [t, t + 1], "v": [1, 2]},
+            {
+                "equipment": "press-1",
+                "signal": "lube_temp",
+                "ts": [t, t + 1],
+                "v": [1, float("nan")],
+            },
+        ]
+    )
     assert reasons(doc, catalog) == [("points", 1, "v", "value nan is not finite")]
 
 
-@pytest.mark.parametrize(("item", "field"), [
-    ({"equipment": "press-1", "ts": NOW_MS, "state": "dancing"}, "state"),
-    ({"equipment": "press-1", "ts": NOW_MS}, "state"),
-    ({"equipment": "press-1", "ts": NOW_MS, "state": "idle", "reason": 3}, "reason"),
-    ({"equipment": "nope", "ts": NOW_MS, "state": "idle"}, "equipment"),
-])
+@pytest.mark.parametrize(
+    ("item", "field"),
+    [
+        ({"equipment": "press-1", "ts": NOW_MS, "state": "dancing"}, "state"),
+        ({"equipment": "press-1", "ts": NOW_MS}, "state"),
+        ({"equipment": "press-1", "ts": NOW_MS, "state": "idle", "reason": 3}, "reason"),
+        ({"equipment": "nope", "ts": NOW_MS, "state": "idle"}, "equipment"),
+    ],
+)
 def test_bad_states_are_named(catalog: AssetCatalog, item: dict[str, Any], field: str) -> None:
     got = reasons(batch(states=[item]), catalog)
     assert [(s, i, f) for s, i, f, _ in got] == [("states", 0, field)]
 
 
-@pytest.mark.parametrize(("item", "field"), [
-    ({"equipment": "press-1", "ts": NOW_MS, "good": -1}, "good"),
-    ({"equipment": "press-1", "ts": NOW_MS, "good": 1, "scrap": 0.5}, "scrap"),
-    ({"equipment": "press-1", "good": 1}, "ts"),
-])
+@pytest.mark.parametrize(
+    ("item", "field"),
+    [
+        ({"equipment": "press-1", "ts": NOW_MS, "good": -1}, "good"),
+        ({"equipment": "press-1", "ts": NOW_MS, "good": 1, "scrap": 0.5}, "scrap"),
+        ({"equipment": "press-1", "good": 1}, "ts"),
+    ],
+)
 def test_bad_counts_are_named(catalog: AssetCatalog, item: dict[str, Any], field: str) -> None:
     got = reasons(batch(counts=[item]), catalog)
     assert [(s, i, f) for s, i, f, _ in got] == [("counts", 0, field)]
 
 
-@pytest.mark.parametrize(("doc", "field", "reason"), [
-    ([1, 2], "", "JSON object"),
-    ({"points": []}, "enterprise", "missing"),
-    ({"enterprise": "nobody"}, "enterprise", "unknown enterprise"),
-    ({"enterprise": "acme-auto"}, "", "no points"),
-    ({"enterprise": "acme-auto", "pionts": []}, "pionts", "unknown field"),
-    ({"enterprise": "acme-auto", "points": {}}, "", "must be a list"),
-    ({"enterprise": "acme-auto", "batch_id": 5, "points": []}, "batch_id", "string"),
-])
+@pytest.mark.parametrize(
+    ("doc", "field", "reason"),
+    [
+        ([1, 2], "", "JSON object"),
+        ({"points": []}, "enterprise", "missing"),
+        ({"enterprise": "nobody"}, "enterprise", "unknown enterprise"),
+        ({"enterprise": "acme-auto"}, "", "no points"),
+        ({"enterprise": "acme-auto", "pionts": []}, "pionts", "unknown field"),
+        ({"enterprise": "acme-auto", "points": {}}, "", "must be a list"),
+        ({"enterprise": "acme-auto", "batch_id": 5, "points": []}, "batch_id", "string"),
+    ],
+)
 def test_bad_envelopes_are_named(catalog: AssetCatalog, doc: Any, field: str, reason: str) -> None:
     got = reasons(doc, catalog)
     assert got[0][2] == field
@@ -126,9 +185,16 @@ def test_bad_envelopes_are_named(catalog: AssetCatalog, doc: Any, field: str, re
 
 def test_a_batch_with_one_bad_item_keeps_nothing(catalog: AssetCatalog) -> None:
     t = NOW_MS - 1000
-    out = decode(batch(points=[{"equipment": "press-1", "signal": "tonnage", "ts": t, "v": 1},
-                               {"equipment": "press-1", "signal": "tonnage", "ts": t, "v": None}]),
-                 catalog, now_ms=NOW_MS)
+    out = decode(
+        batch(
+            points=[
+                {"equipment": "press-1", "signal": "tonnage", "ts": t, "v": 1},
+                {"equipment": "press-1", "signal": "tonnage", "ts": t, "v": None},
+            ]
+        ),
+        catalog,
+        now_ms=NOW_MS,
+    )
     assert len(out.rejects) == 1
     assert len(out.bundle) == 0
 
@@ -140,14 +206,20 @@ def test_the_caller_enterprise_cannot_be_overridden_by_the_body(catalog: AssetCa
 
 
 @settings(max_examples=50, deadline=None)
-@given(values=st.lists(st.floats(allow_nan=False, allow_infinity=False, width=64), min_size=1,
-                       max_size=50))
+@given(
+    values=st.lists(
+        st.floats(allow_nan=False, allow_infinity=False, width=64), min_size=1, max_size=50
+    )
+)
 def test_every_finite_value_round_trips(values: list[float]) -> None:
     store = DuckDBStore(":memory:")
     cat = store.import_assets(small_city())
     store.close()
     ts = list(range(NOW_MS - len(values), NOW_MS))
-    out = decode(batch(points=[{"equipment": "press-1", "signal": "tonnage", "ts": ts, "v": values}]),
-                 cat, now_ms=NOW_MS)
+    out = decode(
+        batch(points=[{"equipment": "press-1", "signal": "tonnage", "ts": ts, "v": values}]),
+        cat,
+        now_ms=NOW_MS,
+    )
     assert out.rejects == []
     np.testing.assert_array_equal(out.bundle.points.value, np.array(values))

@@ -24,7 +24,8 @@ def ids(store: DuckDBStore) -> tuple[int, int, int]:
     assert press is not None
     tonnage = cat.series_id(press, "tonnage")
     lube = cat.series_id(press, "lube_temp")
-    assert tonnage is not None and lube is not None
+    assert tonnage is not None
+    assert lube is not None
     return press, tonnage, lube
 
 
@@ -42,16 +43,20 @@ def test_points_window_is_half_open(store: DuckDBStore) -> None:
     assert store.points([a], T0, T0 + 2000).to_pydict()["value"] == [1.0, 2.0]
 
 
-def test_a_failing_bundle_stores_nothing(store: DuckDBStore, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_bundle_stores_nothing(
+    store: DuckDBStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
     press, a, _ = ids(store)
 
     def fail(*_: object) -> int:
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(DuckDBStore, "_write_counts", staticmethod(fail))
-    bundle = Bundle(points=PointBatch.of([a], [T0], [1.0]),
-                    states=StateBatch.of([press], [T0], [S.RUNNING]),
-                    counts=CountBatch.of([press], [T0], [5], [0]))
+    bundle = Bundle(
+        points=PointBatch.of([a], [T0], [1.0]),
+        states=StateBatch.of([press], [T0], [S.RUNNING]),
+        counts=CountBatch.of([press], [T0], [5], [0]),
+    )
     with pytest.raises(RuntimeError, match="disk full"):
         store.write(bundle)
     assert store.points([a], 0, NOW_MS).num_rows == 0
@@ -73,11 +78,19 @@ def test_buckets_aggregate_each_bucket(store: DuckDBStore) -> None:
     ts = T0 + np.arange(120) * 1000  # two minutes at 1 Hz
     store.write(Bundle(points=PointBatch.of([a] * 120, ts, np.arange(120.0))))
     got = store.buckets(a, T0, T0 + 120_000, bucket_ms=60_000).to_pydict()
-    assert got == {"ts_ms": [T0, T0 + 60_000], "avg": [29.5, 89.5], "min": [0.0, 60.0],
-                   "max": [59.0, 119.0], "last": [59.0, 119.0], "count": [60, 60]}
+    assert got == {
+        "ts_ms": [T0, T0 + 60_000],
+        "avg": [29.5, 89.5],
+        "min": [0.0, 60.0],
+        "max": [59.0, 119.0],
+        "last": [59.0, 119.0],
+        "count": [60, 60],
+    }
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(span_s=st.integers(1, 40 * 86_400), max_points=st.integers(1, 2_000))
 def test_buckets_never_exceed_max_points(store: DuckDBStore, span_s: int, max_points: int) -> None:
     _, a, _ = ids(store)
@@ -99,9 +112,16 @@ def test_last_value_is_the_latest_even_when_written_out_of_order(store: DuckDBSt
 
 def test_state_intervals_tile_the_window(store: DuckDBStore) -> None:
     press, _, _ = ids(store)
-    store.write(Bundle(states=StateBatch.of(
-        [press] * 4, [T0 - 60_000, T0 + 600_000, T0 + 900_000, T0 + 1_200_000],
-        [S.RUNNING, S.DOWN_FAULT, S.IDLE, S.RUNNING], [None, "overload", "starved", None])))
+    store.write(
+        Bundle(
+            states=StateBatch.of(
+                [press] * 4,
+                [T0 - 60_000, T0 + 600_000, T0 + 900_000, T0 + 1_200_000],
+                [S.RUNNING, S.DOWN_FAULT, S.IDLE, S.RUNNING],
+                [None, "overload", "starved", None],
+            )
+        )
+    )
     rows = store.state_intervals([press], T0, T0 + 1_800_000).to_pylist()
     assert [(r["start_ms"] - T0, r["end_ms"] - T0, r["state"], r["reason"]) for r in rows] == [
         (0, 600_000, S.RUNNING, None),  # began before the window: clipped to its start
@@ -122,20 +142,33 @@ def test_no_state_intervals_before_the_first_change(store: DuckDBStore) -> None:
 def test_counts_are_summed_per_equipment_and_bucket(store: DuckDBStore) -> None:
     press, _, _ = ids(store)
     b0 = T0 - T0 % 60_000
-    store.write(Bundle(counts=CountBatch.of(
-        [press] * 3, [b0 + 1000, b0 + 2000, b0 + 61_000], [10, 5, 7], [1, 0, 2])))
+    store.write(
+        Bundle(
+            counts=CountBatch.of(
+                [press] * 3, [b0 + 1000, b0 + 2000, b0 + 61_000], [10, 5, 7], [1, 0, 2]
+            )
+        )
+    )
     total = store.counts([press], b0, b0 + 120_000).to_pylist()
     assert [(r["good"], r["scrap"]) for r in total] == [(22, 3)]
     per_min = store.counts([press], b0, b0 + 120_000, bucket_ms=60_000).to_pylist()
-    assert [(r["ts_ms"] - b0, r["good"], r["scrap"]) for r in per_min] == [(0, 15, 1), (60_000, 7, 2)]
+    assert [(r["ts_ms"] - b0, r["good"], r["scrap"]) for r in per_min] == [
+        (0, 15, 1),
+        (60_000, 7, 2),
+    ]
 
 
 def test_compaction_keeps_every_point_and_every_answer(store: DuckDBStore) -> None:
     _, a, b = ids(store)
     ts = T0 + np.arange(300) * 1000
     for k in range(3):  # small live batches land in the hot table
-        store.write(Bundle(points=PointBatch.of([a, b] * 50, np.repeat(ts[k * 50:(k + 1) * 50], 2),
-                                                np.arange(100.0) + k)))
+        store.write(
+            Bundle(
+                points=PointBatch.of(
+                    [a, b] * 50, np.repeat(ts[k * 50 : (k + 1) * 50], 2), np.arange(100.0) + k
+                )
+            )
+        )
     before = store.points([a, b], 0, NOW_MS).to_pydict()
     buckets = store.buckets(a, T0, T0 + 300_000).to_pydict()
     assert store.compact() == 300
@@ -169,9 +202,26 @@ def test_importing_the_same_assets_again_keeps_their_ids(store: DuckDBStore) -> 
 
 def test_a_bad_asset_document_names_the_item_and_stores_nothing(store: DuckDBStore) -> None:
     doc = small_city()
-    doc["enterprises"].append({"slug": "new-co", "district": "nanhai", "industry": "3852",
-                               "sites": [{"slug": "s", "lines": [{"slug": "l", "stations": [
-                                   {"slug": "st", "equipment": [{"slug": "x", "template": "toaster"}]}]}]}]})
+    doc["enterprises"].append(
+        {
+            "slug": "new-co",
+            "district": "nanhai",
+            "industry": "3852",
+            "sites": [
+                {
+                    "slug": "s",
+                    "lines": [
+                        {
+                            "slug": "l",
+                            "stations": [
+                                {"slug": "st", "equipment": [{"slug": "x", "template": "toaster"}]}
+                            ],
+                        }
+                    ],
+                }
+            ],
+        }
+    )
     n = len(store.catalog().enterprises)
     with pytest.raises(BadInput) as err:
         store.import_assets(doc, where="file.yaml")

@@ -1,0 +1,65 @@
+"""The Jinja environment of the pages: templates folder, filters for times and numbers, JSON."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+import kiln
+
+# Foshan keeps China Standard Time; every time on a page is shown there, whatever the browser's.
+CITY_TZ = ZoneInfo("Asia/Shanghai")
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+
+
+def local_time(ts_ms: int | None, fmt: str = "%H:%M:%S") -> str:
+    """A UTC epoch-ms time as shown on the pages (China Standard Time); '–' for none.
+
+    >>> local_time(1_764_000_000_000)
+    '00:00:00'
+    >>> local_time(1_764_000_000_000, "%Y-%m-%d %H:%M")
+    '2025-11-25 00:00'
+    """
+    if ts_ms is None:
+        return "–"
+    return datetime.fromtimestamp(ts_ms / 1000, tz=CITY_TZ).strftime(fmt)
+
+
+def format_value(value: float | None, decimals: int = 2) -> str:
+    """A measured value with the resolution its device reports; '–' for none.
+
+    >>> format_value(8120.0, 0)
+    '8,120'
+    >>> format_value(None)
+    '–'
+    """
+    if value is None or value != value:  # NaN
+        return "–"
+    return f"{value:,.{decimals}f}"
+
+
+def _dumps(obj: Any, **_: Any) -> str:
+    # orjson writes NaN as null, which JSON.parse accepts; Jinja's tojson then escapes <, > and &.
+    return orjson.dumps(obj).decode()
+
+
+def build_templates() -> Jinja2Templates:
+    """The page templates, with autoescaping, strict undefined names and Kiln's filters."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(default=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.policies["json.dumps_function"] = _dumps
+    env.filters["local_time"] = local_time
+    env.filters["value"] = format_value
+    env.globals["kiln_version"] = kiln.__version__
+    return Jinja2Templates(env=env)
