@@ -6,6 +6,7 @@ naming the key, where it came from and what is expected.
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from collections.abc import Mapping
@@ -62,6 +63,17 @@ class Settings(_Section):
     assets: list[Path] = Field(default_factory=list, description="asset files loaded at start")
 
 
+def _env_value(name: str, value: str) -> Any:
+    # Lists come as JSON (KILN_ASSETS='["a.yaml", "b.toml"]'); scalars as text, which the
+    # model then validates and converts.
+    if value.lstrip().startswith("["):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as err:
+            raise ConfigError(f"not a JSON list: {err}", where=name) from None
+    return value
+
+
 def _env_overrides(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
     tree: dict[str, Any] = {}
     origin: dict[str, str] = {}
@@ -76,7 +88,7 @@ def _env_overrides(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[str
                 raise ConfigError(
                     f"{name} conflicts with another KILN_ variable", where="environment"
                 )
-        node[path[-1]] = value
+        node[path[-1]] = _env_value(name, value)
         origin[".".join(path)] = name
     return tree, origin
 

@@ -37,7 +37,10 @@ def _run(settings: Settings, *, simulate: bool) -> None:
         f"(API docs: http://{host}:{port}/docs)\n"
         f"Data: {settings.store.path}   Stop with Ctrl-C."
     )
-    server.run()
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass  # uvicorn re-raises Ctrl-C after its graceful shutdown; the lifespan has closed
     click.echo("Kiln stopped; data kept.")
 
 
