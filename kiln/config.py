@@ -54,10 +54,22 @@ class SimulatorSettings(_Section):
     step_s: float = Field(1.0, gt=0, le=60, description="real seconds between live steps")
 
 
+class SecuritySettings(_Section):
+    """Sign-in, sessions, tokens and limits."""
+
+    session_hours: float = Field(12.0, gt=0, le=24 * 30, description="web session lifetime")
+    cookie_secure: bool = Field(False, description="mark cookies Secure (set when behind HTTPS)")
+    login_per_minute: float = Field(10.0, gt=0, description="sign-in attempts per user and address")
+    ingest_per_s: float = Field(200.0, gt=0, description="ingest requests per second per token")
+    ingest_burst: int = Field(400, ge=1, description="ingest requests a token may burst")
+    max_batch_items: int = Field(100_000, ge=1, description="points+states+counts in one batch")
+
+
 class Settings(_Section):
     """All of Kiln's settings."""
 
     server: ServerSettings = ServerSettings()
+    security: SecuritySettings = SecuritySettings()
     store: StoreSettings = StoreSettings()
     simulator: SimulatorSettings = SimulatorSettings()
     assets: list[Path] = Field(default_factory=list, description="asset files loaded at start")

@@ -19,6 +19,22 @@ class NotFound(KilnError):
     """Something named does not exist."""
 
 
+class Unauthorized(KilnError):
+    """No valid credentials: sign in or send a token."""
+
+
+class Forbidden(KilnError):
+    """Valid credentials, but this caller may not do this."""
+
+
+class TooManyRequests(KilnError):
+    """A rate limit was hit; retry after retry_after_s."""
+
+    def __init__(self, what: str, *, where: str = "", retry_after_s: float = 1.0) -> None:
+        super().__init__(what, where=where)
+        self.retry_after_s = retry_after_s
+
+
 class Conflict(KilnError):
     """The request clashes with what is already stored."""
 

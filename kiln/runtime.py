@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kiln.auth.ratelimit import RateLimiter
+from kiln.auth.service import Security
 from kiln.clock import Clock, SystemClock
 from kiln.config import Settings
 from kiln.domain.catalog import AssetCatalog
@@ -59,10 +61,21 @@ class Runtime:
     store: Store
     writer: StoreWriter
     clock: Clock
+    security: Security = field(init=False)
+    ingest_limit: RateLimiter = field(init=False)
     simulator: SimulatorRunner | None = None
     started_ms: int = 0
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _closed: bool = False
+
+    def __post_init__(self) -> None:
+        self.security = Security(
+            self.store.accounts,
+            self.clock,
+            login_per_minute=self.settings.security.login_per_minute,
+        )
+        sec = self.settings.security
+        self.ingest_limit = RateLimiter(rate=sec.ingest_per_s, burst=sec.ingest_burst)
 
     @property
     def catalog(self) -> AssetCatalog:

@@ -8,9 +8,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 import kiln
-from kiln.api import assets, ingest, telemetry
+from kiln.api import assets, auth, ingest, telemetry
 from kiln.api.errors import install_error_handlers
 from kiln.runtime import Runtime
+from kiln.security_headers import SecurityHeaders
 from kiln.web import install_web
 
 
@@ -35,7 +36,8 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
     )
     app.state.runtime = runtime
     install_error_handlers(app)
-    for module in (ingest, assets, telemetry):
+    app.add_middleware(SecurityHeaders, hsts=runtime.settings.security.cookie_secure)
+    for module in (auth, ingest, assets, telemetry):
         app.include_router(module.router)
     install_web(app)
     return app

@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Request
 
-from kiln.api.deps import RuntimeDep
-from kiln.domain.assets import FOSHAN_DISTRICTS
-from kiln.domain.catalog import AssetCatalog
+from kiln.access import Access
+from kiln.api.deps import AccessDep, PrincipalDep, RuntimeDep, client_address
+from kiln.auth.roles import Permission
+from kiln.domain.assets import FOSHAN_DISTRICTS, Enterprise
 from kiln.domain.industries import INDUSTRIES, key_industry_of
 from kiln.domain.states import STATE_NAMES
 from kiln.domain.templates import TEMPLATES
-from kiln.errors import NotFound
+from kiln.errors import BadInput, Forbidden
 
 router = APIRouter(prefix="/api/v1", tags=["assets"])
 
 
-def enterprise_json(cat: AssetCatalog, eid: int) -> dict[str, Any]:
-    """An enterprise with its industry, key industry and equipment count."""
-    e = cat.enterprises[eid]
+def enterprise_json(access: Access, e: Enterprise) -> dict[str, Any]:
+    """An enterprise's registry entry: district, industry, key industry, equipment count."""
     key = key_industry_of(e.industry_code)
     ind = INDUSTRIES.get(e.industry_code)
     return {
@@ -32,25 +33,18 @@ def enterprise_json(cat: AssetCatalog, eid: int) -> dict[str, Any]:
         "industry": ind.name_en if ind else None,
         "key_industry": key.key if key else None,
         "robot_maker": e.robot_maker,
-        "equipment": sum(1 for q in cat.equipment.values() if q.enterprise_id == eid),
+        "equipment": sum(1 for q in access.catalog.equipment.values() if q.enterprise_id == e.id),
     }
 
 
-def _enterprise_id(cat: AssetCatalog, slug: str) -> int:
-    eid = cat.enterprise_by_slug.get(slug)
-    if eid is None:
-        raise NotFound(f"no enterprise {slug!r}", where="path: enterprise")
-    return eid
-
-
 @router.get("/districts", summary="The city's districts")
-async def districts() -> list[dict[str, Any]]:
+async def districts(who: PrincipalDep) -> list[dict[str, Any]]:
     """Foshan's five districts."""
     return [{"code": d.code, "name_en": d.name_en, "name_zh": d.name_zh} for d in FOSHAN_DISTRICTS]
 
 
 @router.get("/templates", summary="Equipment templates with their signals")
-async def templates() -> list[dict[str, Any]]:
+async def templates(who: PrincipalDep) -> list[dict[str, Any]]:
     """Every equipment template: signals, units, normal ranges, typical reliability."""
     return [
         {
@@ -70,19 +64,18 @@ async def templates() -> list[dict[str, Any]]:
     ]
 
 
-@router.get("/enterprises", summary="All enterprises")
-async def enterprises(rt: RuntimeDep) -> list[dict[str, Any]]:
-    """Every enterprise with its district and industry."""
-    cat = rt.catalog
-    return [enterprise_json(cat, eid) for eid in sorted(cat.enterprises)]
+@router.get("/enterprises", summary="Enterprises the caller may see")
+async def enterprises(access: AccessDep) -> list[dict[str, Any]]:
+    """The city's registry for city users; the caller's own enterprise for enterprise users."""
+    return [enterprise_json(access, e) for e in access.enterprises()]
 
 
 @router.get("/enterprises/{slug}", summary="One enterprise with its sites, lines and equipment")
-async def enterprise(slug: str, rt: RuntimeDep) -> dict[str, Any]:
-    """The enterprise's asset tree down to equipment."""
-    cat = rt.catalog
-    eid = _enterprise_id(cat, slug)
-    out = enterprise_json(cat, eid)
+async def enterprise(slug: str, access: AccessDep) -> dict[str, Any]:
+    """The caller's own enterprise's asset tree down to equipment."""
+    cat = access.catalog
+    e = access.own_enterprise(slug)
+    out = enterprise_json(access, e)
     out["sites"] = [
         {
             "id": s.id,
@@ -119,32 +112,28 @@ async def enterprise(slug: str, rt: RuntimeDep) -> dict[str, Any]:
             ],
         }
         for s in cat.sites.values()
-        if s.enterprise_id == eid
+        if s.enterprise_id == e.id
     ]
     return out
 
 
 @router.get("/equipment/{equipment_id}", summary="One equipment: signals, last values, state")
-async def equipment(equipment_id: int, rt: RuntimeDep) -> dict[str, Any]:
+async def equipment(equipment_id: int, access: AccessDep) -> dict[str, Any]:
     """The equipment with each signal's latest value and its current state."""
-    cat = rt.catalog
-    q = cat.equipment.get(equipment_id)
-    if q is None:
-        raise NotFound(f"no equipment {equipment_id}", where="path: equipment_id")
+    cat = access.catalog
+    q = access.equipment(equipment_id)
     sig_ids = cat.signals_of.get(q.id, [])
-    last = rt.store.last_values(sig_ids).to_pydict()
+    last = access.last_values(sig_ids).to_pydict()
     latest = dict(zip(last["series"], zip(last["ts_ms"], last["value"], strict=True), strict=True))
-    st = rt.store.current_states([q.id]).to_pylist()
-    line = cat.line_of(q.id)
-    ent = cat.enterprises[q.enterprise_id]
+    st = access.current_states([q.id]).to_pylist()
     return {
         "id": q.id,
         "slug": q.slug,
         "name": q.name,
         "template": q.template,
         "ideal_cycle_s": q.ideal_cycle_s,
-        "enterprise": ent.slug,
-        "line": line.name,
+        "enterprise": cat.enterprises[q.enterprise_id].slug,
+        "line": cat.line_of(q.id).name,
         "station": cat.stations[q.station_id].name,
         "state": (
             {
@@ -171,47 +160,63 @@ async def equipment(equipment_id: int, rt: RuntimeDep) -> dict[str, Any]:
     }
 
 
+ASSET_EXAMPLE = {
+    "enterprises": [
+        {
+            "slug": "acme-auto",
+            "name": "Acme Auto Parts",
+            "district": "nanhai",
+            "industry": "3670",
+            "sites": [
+                {
+                    "slug": "nanhai-1",
+                    "lines": [
+                        {
+                            "slug": "tandem-a",
+                            "stations": [
+                                {
+                                    "slug": "op20",
+                                    "equipment": [{"slug": "press-2", "template": "press"}],
+                                }
+                            ],
+                        }
+                    ],
+                }
+            ],
+        }
+    ]
+}
+
+
 @router.post("/assets", summary="Create or update assets from an asset document")
 async def import_assets(
+    request: Request,
     rt: RuntimeDep,
-    doc: dict[str, Any] = Body(  # noqa: B008
-        ...,
-        examples=[
-            {
-                "enterprises": [
-                    {
-                        "slug": "acme-auto",
-                        "name": "Acme Auto Parts",
-                        "district": "nanhai",
-                        "industry": "3670",
-                        "sites": [
-                            {
-                                "slug": "nanhai-1",
-                                "lines": [
-                                    {
-                                        "slug": "tandem-a",
-                                        "stations": [
-                                            {
-                                                "slug": "op20",
-                                                "equipment": [
-                                                    {"slug": "press-2", "template": "press"}
-                                                ],
-                                            }
-                                        ],
-                                    }
-                                ],
-                            }
-                        ],
-                    }
-                ]
-            }
-        ],
-    ),
+    access: AccessDep,
+    doc: dict[str, Any] = Body(..., examples=[ASSET_EXAMPLE]),  # noqa: B008
 ) -> dict[str, int]:
-    """Upsert the document's assets atomically; answers the catalogue's new sizes."""
-    import asyncio
-
+    """Upsert the document's assets atomically. An enterprise admin may only describe its own
+    enterprise; the city admin may register any."""
+    who = access.who
+    if not who.may(Permission.MANAGE_ENTERPRISES):
+        access.require(Permission.MANAGE_OWN_ASSETS)
+        own = access.catalog.enterprises[who.enterprise_id or -1].slug
+        ents = doc.get("enterprises")
+        for i, ent in enumerate(ents if isinstance(ents, list) else []):
+            if not isinstance(ent, dict) or ent.get("slug") != own:
+                raise Forbidden(
+                    f"an enterprise admin may only describe {own!r}",
+                    where=f"body: enterprises[{i}].slug",
+                )
+    if not isinstance(doc.get("enterprises", []), list):
+        raise BadInput("'enterprises' must be a list", where="body: enterprises")
     cat = await asyncio.to_thread(rt.store.import_assets, doc, where="body")
+    rt.security.record(
+        who,
+        "assets_changed",
+        detail=f"{len(doc.get('enterprises', []))} enterprise(s) imported",
+        address=client_address(request),
+    )
     return {
         "enterprises": len(cat.enterprises),
         "equipment": len(cat.equipment),

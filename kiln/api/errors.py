@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import math
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from kiln.errors import BadInput, ConfigError, Conflict, KilnError, NotFound, Unavailable
+from kiln.errors import (
+    BadInput,
+    ConfigError,
+    Conflict,
+    Forbidden,
+    KilnError,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+    Unavailable,
+)
 
 STATUS: dict[type[KilnError], int] = {
     BadInput: 422,
@@ -14,6 +26,9 @@ STATUS: dict[type[KilnError], int] = {
     Conflict: 409,
     Unavailable: 503,
     ConfigError: 500,
+    Unauthorized: 401,
+    Forbidden: 403,
+    TooManyRequests: 429,
 }
 
 
@@ -25,7 +40,12 @@ def error_body(err: KilnError) -> dict[str, str]:
 async def _kiln_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, KilnError)
     status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 500)
-    return JSONResponse(error_body(exc), status_code=status)
+    headers = {}
+    if isinstance(exc, Unauthorized):
+        headers["WWW-Authenticate"] = 'Bearer realm="kiln"'
+    if isinstance(exc, TooManyRequests):
+        headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after_s)))
+    return JSONResponse(error_body(exc), status_code=status, headers=headers)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

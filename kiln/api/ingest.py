@@ -9,7 +9,9 @@ import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from kiln.api.deps import RuntimeDep
+from kiln.api.deps import PrincipalDep, RuntimeDep, client_address, now_s
+from kiln.auth.roles import Permission
+from kiln.errors import Forbidden, TooManyRequests
 from kiln.ingest import http_json
 
 router = APIRouter(prefix="/api/v1", tags=["ingest"])
@@ -106,9 +108,15 @@ BODY_SCHEMA = {
 
 
 def _too_large(limit: int) -> JSONResponse:
-    return JSONResponse({"error": "BadInput", "message": f"the body is larger than {limit} bytes "
-                         "(server.max_body_bytes); send smaller batches", "where": "body"},
-                        status_code=413)
+    return JSONResponse(
+        {
+            "error": "BadInput",
+            "message": f"the body is larger than {limit} bytes "
+            "(server.max_body_bytes); send smaller batches",
+            "where": "body",
+        },
+        status_code=413,
+    )
 
 
 def _parse(body: bytes) -> Any:
@@ -135,8 +143,23 @@ def _parse(body: bytes) -> Any:
         },
     },
 )
-async def ingest(request: Request, rt: RuntimeDep) -> Response:
-    """Store the whole batch, or nothing of it and a list of every bad item."""
+async def ingest(request: Request, rt: RuntimeDep, who: PrincipalDep) -> Response:
+    """Store the whole batch, or nothing of it and a list of every bad item.
+
+    The batch belongs to the caller's enterprise; a device token limited to equipment may only
+    send for those.
+    """
+    if not who.may(Permission.INGEST):
+        raise Forbidden(f"a {who.role.value} may not ingest", where="role")
+    wait = rt.ingest_limit.take(
+        f"token:{who.token_id}" if who.token_id else f"user:{who.user_id}", now_s=now_s()
+    )
+    if wait:
+        raise TooManyRequests(
+            "ingest rate limit reached; slow down or batch more",
+            where="authorization",
+            retry_after_s=wait,
+        )
     limit = rt.settings.server.max_body_bytes
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
@@ -151,7 +174,25 @@ async def ingest(request: Request, rt: RuntimeDep) -> Response:
             {"error": "BadInput", "message": f"the body is not JSON: {err}", "where": "body"},
             status_code=400,
         )
-    decoded = http_json.decode(doc, rt.catalog, now_ms=rt.clock.now_ms())
+    own = rt.catalog.enterprises.get(who.enterprise_id or -1)
+    if own is None:
+        raise Forbidden("the caller has no enterprise to ingest for", where="authorization")
+    if isinstance(doc, dict) and doc.get("enterprise", own.slug) != own.slug:
+        rt.security.record(
+            who,
+            "ingest_refused",
+            detail=f"claimed {doc.get('enterprise')!r}",
+            address=client_address(request),
+        )
+        raise Forbidden(f"this caller sends for {own.slug!r} only", where="body: enterprise")
+    decoded = http_json.decode(
+        doc,
+        rt.catalog,
+        now_ms=rt.clock.now_ms(),
+        enterprise=own.slug,
+        equipment=who.equipment,
+        max_items=rt.settings.security.max_batch_items,
+    )
     if decoded.rejects:
         first = decoded.rejects[0]
         return JSONResponse(

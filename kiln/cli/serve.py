@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 from typing import Any
 
 import click
+import uvicorn
 
 from kiln.cli.options import config_option, settings_from
 from kiln.config import Settings
@@ -14,17 +16,31 @@ from kiln.config import Settings
 log = logging.getLogger("kiln")
 
 
-def _run(settings: Settings, *, simulate: bool) -> None:
-    import uvicorn
+class _AnnouncingServer(uvicorn.Server):
+    """A uvicorn server that prints how to reach Kiln once its sockets listen."""
 
+    announce = ""
+
+    async def startup(self, sockets: Any = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started:
+            click.echo(self.announce)
+
+
+def _run(settings: Settings, *, simulate: bool) -> None:
+    from kiln.bootstrap import ensure_accounts
     from kiln.runtime import build_runtime
     from kiln.server import create_app
 
     runtime = build_runtime(settings, simulate=simulate)
-    app = create_app(runtime)
+    try:
+        sign_in = ensure_accounts(runtime, demo=simulate)
+    except BaseException:
+        runtime.close()
+        raise
     host, port = settings.server.host, settings.server.port
     config = uvicorn.Config(
-        app,
+        create_app(runtime),
         host=host,
         port=port,
         log_level="warning",
@@ -32,33 +48,17 @@ def _run(settings: Settings, *, simulate: bool) -> None:
         timeout_keep_alive=30,
     )
     server = _AnnouncingServer(config)
-    server.announce = (
-        f"Kiln is ready: http://{host}:{port}/  "
-        f"(API docs: http://{host}:{port}/docs)\n"
-        f"Data: {settings.store.path}   Stop with Ctrl-C."
+    server.announce = "\n".join(
+        [
+            f"Kiln is ready: http://{host}:{port}/  (API docs: http://{host}:{port}/docs)",
+            *sign_in,
+            f"Data: {settings.store.path}   Stop with Ctrl-C.",
+        ]
     )
-    try:
+    # uvicorn re-raises Ctrl-C after its graceful shutdown; by then the lifespan has closed.
+    with contextlib.suppress(KeyboardInterrupt):
         server.run()
-    except KeyboardInterrupt:
-        pass  # uvicorn re-raises Ctrl-C after its graceful shutdown; the lifespan has closed
     click.echo("Kiln stopped; data kept.")
-
-
-class _AnnouncingServer:
-    """A uvicorn server that prints the URL once its sockets listen."""
-
-    def __new__(cls, config: Any) -> Any:
-        import uvicorn
-
-        class Server(uvicorn.Server):
-            announce = ""
-
-            async def startup(self, sockets: Any = None) -> None:
-                await super().startup(sockets=sockets)
-                if self.started:
-                    click.echo(self.announce)
-
-        return Server(config)
 
 
 def _overrides(host: str | None, port: int | None, data: Path | None) -> dict[str, Any]:

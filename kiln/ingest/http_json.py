@@ -28,8 +28,11 @@ SECTIONS = ("points", "states", "counts")
 class _Ctx:
     """What decoding one body needs: the catalogue, the enterprise, the clock, the rejects."""
 
-    def __init__(self, catalog: AssetCatalog, enterprise_id: int, now_ms: int) -> None:
+    def __init__(
+        self, catalog: AssetCatalog, enterprise_id: int, now_ms: int, allowed: frozenset[int] | None
+    ) -> None:
         self.catalog, self.enterprise_id, self.now_ms = catalog, enterprise_id, now_ms
+        self.allowed = allowed
         self.rejects: list[Reject] = []
 
     def reject(self, section: str, index: int, field: str, reason: str) -> None:
@@ -43,6 +46,9 @@ class _Ctx:
         eid = self.catalog.equipment_by_path.get((self.enterprise_id, slug))
         if eid is None:
             self.reject(section, i, "equipment", f"unknown equipment {slug!r}")
+        elif self.allowed is not None and eid not in self.allowed:
+            self.reject(section, i, "equipment", f"{slug!r} is outside this token's equipment")
+            return None
         return eid
 
     def check_ts(self, section: str, ts: np.ndarray, owner: np.ndarray, field: str = "ts") -> None:
@@ -185,8 +191,30 @@ def _counts(ctx: _Ctx, items: list[Any]) -> CountBatch:
     return batch
 
 
+def _size(doc: dict[str, Any]) -> int:
+    """Points, states and counts in a batch (each element of a ts list counts)."""
+    n = 0
+    for section in SECTIONS:
+        items = doc.get(section)
+        if isinstance(items, list):
+            n += len(items)
+            if section == "points":
+                n += sum(
+                    len(it["ts"]) - 1
+                    for it in items
+                    if isinstance(it, dict) and isinstance(it.get("ts"), list) and it["ts"]
+                )
+    return n
+
+
 def decode(
-    doc: Any, catalog: AssetCatalog, *, now_ms: int, enterprise: str | None = None
+    doc: Any,
+    catalog: AssetCatalog,
+    *,
+    now_ms: int,
+    enterprise: str | None = None,
+    equipment: frozenset[int] | None = None,
+    max_items: int = 1_000_000,
 ) -> Decoded:
     """Decode a parsed JSON batch; every bad item becomes a Reject and nothing is kept.
 
@@ -210,7 +238,10 @@ def decode(
     unknown = set(doc) - {"enterprise", "batch_id", *SECTIONS}
     if unknown:
         return Decoded(Bundle(), [Reject("", 0, sorted(unknown)[0], "unknown field")])
-    ctx = _Ctx(catalog, ent_id, now_ms)
+    size = _size(doc)
+    if size > max_items:
+        return Decoded(Bundle(), [Reject("", 0, "", f"{size} items; at most {max_items} a batch")])
+    ctx = _Ctx(catalog, ent_id, now_ms, equipment)
     parts = []
     for section, fn in (("points", _points), ("states", _states), ("counts", _counts)):
         items = doc.get(section, [])

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
+from kiln.auth.accounts import Accounts
 from kiln.domain.batches import Bundle
 from kiln.domain.catalog import AssetCatalog
 
@@ -78,6 +79,11 @@ class StorageStats:
 
 class Store(Protocol):
     """Everything Kiln keeps, behind one interface; each backend holds its own SQL."""
+
+    @property
+    def accounts(self) -> Accounts:
+        """Users, tokens, sessions and the audit log."""
+        ...
 
     def write(self, bundle: Bundle, *, batch_id: str | None = None) -> int:
         """Store a bundle atomically: all of it or, on any error, none of it.

@@ -19,6 +19,7 @@ from kiln.domain.batches import Bundle, PointBatch
 from kiln.domain.catalog import AssetCatalog
 from kiln.errors import Unavailable
 from kiln.store.base import MAX_CHART_POINTS, StorageStats, bucket_width_ms
+from kiln.store.duckdb_accounts import DuckDBAccounts
 from kiln.store.duckdb_assets import load_catalog, seed_districts, upsert_tree
 
 # A batch at least this large goes straight into the sorted table; smaller ones wait in
@@ -48,6 +49,7 @@ class DuckDBStore:
         self._db.execute(schema)
         seed_districts(self._db)
         self._catalog = load_catalog(self._db)
+        self.accounts = DuckDBAccounts(self._cursor, self._write_lock)
 
     # -- connections -------------------------------------------------------------------------
 

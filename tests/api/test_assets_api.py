@@ -27,12 +27,15 @@ async def test_templates_list_their_signals(client: httpx.AsyncClient) -> None:
     assert (firing["unit"], firing["lo"], firing["hi"]) == ("°C", 1150, 1230)
 
 
-async def test_an_enterprise_shows_its_tree(client: httpx.AsyncClient) -> None:
-    ents = (await client.get("/api/v1/enterprises")).json()
+async def test_an_enterprise_shows_its_tree(
+    client: httpx.AsyncClient, city_admin: httpx.AsyncClient
+) -> None:
+    ents = (await city_admin.get("/api/v1/enterprises")).json()
     assert {e["slug"]: e["key_industry"] for e in ents} == {
         "acme-auto": "automobile",
         "huamei-ceramics": "ceramics",
     }
+    assert [e["slug"] for e in (await client.get("/api/v1/enterprises")).json()] == ["acme-auto"]
     tree = (await client.get("/api/v1/enterprises/acme-auto")).json()
     line = tree["sites"][0]["lines"][0]
     assert [s["slug"] for s in line["stations"]] == ["op10", "op20"]
@@ -53,7 +56,7 @@ async def test_unknown_assets_are_404_with_a_json_body(client: httpx.AsyncClient
 
 
 async def test_assets_are_created_from_a_document(
-    client: httpx.AsyncClient, runtime: Runtime
+    city_admin: httpx.AsyncClient, client: httpx.AsyncClient, runtime: Runtime
 ) -> None:
     doc = {
         "enterprises": [
@@ -83,19 +86,22 @@ async def test_assets_are_created_from_a_document(
             }
         ]
     }
-    r = await client.post("/api/v1/assets", json=doc)
+    r = await client.post("/api/v1/assets", json=doc)  # another enterprise's admin may not
+    assert r.status_code == 403
+    assert r.json()["where"] == "body: enterprises[0].slug"
+    r = await city_admin.post("/api/v1/assets", json=doc)
     assert r.status_code == 200, r.text
     assert r.json()["enterprises"] == 3
     assert runtime.catalog.equipment_id("midea-like", "imm-1") is not None
 
 
-async def test_a_bad_document_names_where(client: httpx.AsyncClient) -> None:
+async def test_a_bad_document_names_where(city_admin: httpx.AsyncClient) -> None:
     doc = {"enterprises": [{"slug": "Bad Slug", "district": "shunde", "industry": "3852"}]}
-    r = await client.post("/api/v1/assets", json=doc)
+    r = await city_admin.post("/api/v1/assets", json=doc)
     assert r.status_code == 422
     assert r.json()["where"] == "body: enterprises[0].slug"
     doc = {"enterprises": [{"slug": "x", "district": "shunde", "industry": "0101"}]}
-    r = await client.post("/api/v1/assets", json=doc)
+    r = await city_admin.post("/api/v1/assets", json=doc)
     assert r.json()["where"] == "body: enterprises[0].industry"
 
 

@@ -66,8 +66,14 @@ class KilnProcess:
         self.output.append(out or "")
         return self.proc.returncode
 
+    def admin_password(self, data: Path) -> str:
+        """The first-start admin password the server wrote beside its data."""
+        return (data / "initial-admin-password").read_text().strip()
+
     def kill(self) -> None:
         """Stop it hard (cleanup after a failure)."""
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        if self.proc.stdout is not None and not self.proc.stdout.closed:
+            self.proc.stdout.close()

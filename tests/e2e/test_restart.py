@@ -28,6 +28,25 @@ enterprises:
 pytestmark = pytest.mark.slow
 
 
+def enterprise_token(c: httpx.Client, admin_password: str) -> str:
+    """As the first-start city admin, make an enterprise admin; as that admin, make a token."""
+    me = c.post("/api/v1/session", json={"username": "admin", "password": admin_password}).json()
+    csrf = {"x-csrf-token": me["csrf"]}
+    made = c.post("/api/v1/users", headers=csrf, json={
+        "username": "acme-admin", "password": "acme-password-1", "role": "enterprise_admin",
+        "enterprise": "acme-auto"})
+    assert made.status_code == 201, made.text
+    c.cookies.clear()
+    me = c.post("/api/v1/session", json={"username": "acme-admin",
+                                         "password": "acme-password-1"}).json()
+    tok = c.post("/api/v1/tokens", json={"name": "gateway"},
+                 headers={"x-csrf-token": me["csrf"]})
+    assert tok.status_code == 201, tok.text
+    c.cookies.clear()
+    token: str = tok.json()["token"]
+    return token
+
+
 def test_data_survives_ctrl_c_and_restart(tmp_path: Path) -> None:
     assets = tmp_path / "assets.yaml"
     assets.write_text(ASSETS)
@@ -44,6 +63,8 @@ def test_data_survives_ctrl_c_and_restart(tmp_path: Path) -> None:
     try:
         url = first.wait_ready()
         with httpx.Client(base_url=url) as c:
+            token = enterprise_token(c, first.admin_password(tmp_path / "data"))
+            c.headers["authorization"] = f"Bearer {token}"
             assert c.post("/api/v1/ingest", json=good).status_code == 200
             assert c.post("/api/v1/ingest", json=bad).status_code == 422
             eq = c.get("/api/v1/enterprises/acme-auto").json()
@@ -56,7 +77,7 @@ def test_data_survives_ctrl_c_and_restart(tmp_path: Path) -> None:
     try:
         url = second.wait_ready()
         eq_id = eq["sites"][0]["lines"][0]["stations"][0]["equipment"][0]["id"]
-        with httpx.Client(base_url=url) as c:
+        with httpx.Client(base_url=url, headers={"authorization": f"Bearer {token}"}) as c:
             info = c.get(f"/api/v1/equipment/{eq_id}").json()
             sid = next(s["id"] for s in info["signals"] if s["name"] == "tonnage")
             pts = c.get(f"/api/v1/series/{sid}/points",

@@ -33,3 +33,21 @@ CREATE TABLE IF NOT EXISTS counts (
     equipment INTEGER NOT NULL, ts BIGINT NOT NULL, good BIGINT NOT NULL, scrap BIGINT NOT NULL);
 -- Identities of committed batches, so a redelivered batch is stored once.
 CREATE TABLE IF NOT EXISTS batches (id VARCHAR PRIMARY KEY, committed_ms BIGINT);
+-- Security: users, bearer tokens (stored hashed), web sessions, consents and the audit log.
+CREATE TABLE IF NOT EXISTS users (
+    id INTEGER PRIMARY KEY, username VARCHAR NOT NULL, password_hash VARCHAR NOT NULL,
+    role VARCHAR NOT NULL, enterprise_id INTEGER, created_ms BIGINT, disabled BOOLEAN DEFAULT false);
+CREATE TABLE IF NOT EXISTS tokens (
+    id INTEGER PRIMARY KEY, user_id INTEGER, name VARCHAR NOT NULL, token_hash VARCHAR NOT NULL,
+    role VARCHAR NOT NULL, enterprise_id INTEGER, equipment INTEGER[], created_ms BIGINT,
+    expires_ms BIGINT, revoked_ms BIGINT, last_used_ms BIGINT);
+CREATE TABLE IF NOT EXISTS sessions (
+    id_hash VARCHAR PRIMARY KEY, user_id INTEGER NOT NULL, csrf VARCHAR NOT NULL,
+    created_ms BIGINT, expires_ms BIGINT);
+CREATE TABLE IF NOT EXISTS consents (
+    enterprise_id INTEGER NOT NULL, indicator VARCHAR NOT NULL, granted_by INTEGER,
+    granted_ms BIGINT, revoked_ms BIGINT);
+CREATE SEQUENCE IF NOT EXISTS audit_seq;
+CREATE TABLE IF NOT EXISTS audit (
+    id BIGINT DEFAULT nextval('audit_seq'), ts_ms BIGINT NOT NULL, actor VARCHAR, role VARCHAR,
+    enterprise_id INTEGER, action VARCHAR NOT NULL, target VARCHAR, detail VARCHAR, address VARCHAR);

@@ -1,0 +1,1 @@
+"""Security: users, roles, tokens, sessions and the enterprise scope every read goes through."""

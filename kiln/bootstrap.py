@@ -1,0 +1,52 @@
+"""First start: an administrator, and for the demo a sign-in for every simulated enterprise."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from kiln.auth.roles import Role
+from kiln.runtime import Runtime
+
+PASSWORD_FILE = "initial-admin-password"
+
+
+def _password(folder: Path) -> str:
+    """The first-start password, kept (owner-readable only) beside the data so it can be found
+    again; a deployment changes it after signing in."""
+    path = folder / PASSWORD_FILE
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    folder.mkdir(parents=True, exist_ok=True)
+    password = "kiln-" + secrets.token_urlsafe(12)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(password + "\n")
+    return password
+
+
+def ensure_accounts(rt: Runtime, *, demo: bool) -> list[str]:
+    """Create the first users if none exist; return the lines telling how to sign in."""
+    accounts = rt.security.accounts
+    folder = Path(rt.settings.store.path).parent
+    if not accounts.users(every=True):
+        password = _password(folder)
+        rt.security.create_user(None, "admin", password, Role.CITY_ADMIN, None)
+        if demo:
+            rt.security.create_user(None, "analyst", password, Role.CITY_ANALYST, None)
+            for e in sorted(rt.catalog.enterprises.values(), key=lambda e: e.id):
+                rt.security.create_user(None, e.slug, password, Role.ENTERPRISE_ADMIN, e.id)
+    path = folder / PASSWORD_FILE
+    if not path.exists():
+        return []
+    password = path.read_text(encoding="utf-8").strip()
+    lines = [f"Sign in as 'admin' (city admin) with password {password} (kept in {path})."]
+    if demo:
+        example = min(rt.catalog.enterprises.values(), key=lambda e: e.id, default=None)
+        if example is not None:
+            lines.append(
+                f"Each simulated enterprise has its own admin, named by its slug "
+                f"(e.g. '{example.slug}'), and 'analyst' is a city analyst; same password."
+            )
+    return lines
