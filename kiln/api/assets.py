@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Request
 
 from kiln.access import Access
 from kiln.api.deps import AccessDep, PrincipalDep, RuntimeDep, client_address
+from kiln.api.errors import ERROR_RESPONSES
 from kiln.auth.roles import Permission
 from kiln.domain.assets import FOSHAN_DISTRICTS, Enterprise
 from kiln.domain.industries import INDUSTRIES, key_industry_of
@@ -16,7 +17,7 @@ from kiln.domain.states import STATE_NAMES
 from kiln.domain.templates import TEMPLATES
 from kiln.errors import BadInput, Forbidden
 
-router = APIRouter(prefix="/api/v1", tags=["assets"])
+router = APIRouter(prefix="/api/v1", tags=["assets"], responses=ERROR_RESPONSES)
 
 
 def enterprise_json(access: Access, e: Enterprise) -> dict[str, Any]:

@@ -9,13 +9,14 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from kiln.api.deps import SESSION_COOKIE, PrincipalDep, RuntimeDep, client_address
+from kiln.api.errors import ERROR_RESPONSES
 from kiln.auth.accounts import TokenRow, UserRow
 from kiln.auth.principal import Principal
 from kiln.auth.roles import Permission, Role
 from kiln.errors import BadInput, Forbidden, NotFound
 from kiln.runtime import Runtime
 
-router = APIRouter(prefix="/api/v1", tags=["security"])
+router = APIRouter(prefix="/api/v1", tags=["security"], responses=ERROR_RESPONSES)
 
 
 class _Body(BaseModel):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from kiln.errors import (
     BadInput,
@@ -29,6 +31,32 @@ STATUS: dict[type[KilnError], int] = {
     Unauthorized: 401,
     Forbidden: 403,
     TooManyRequests: 429,
+}
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: what kind, what was wrong, and where."""
+
+    error: str
+    message: str
+    where: str
+    rejects: list[dict[str, Any]] | None = None  # ingest: every bad item
+    errors: list[dict[str, Any]] | None = None  # request validation: every bad parameter
+
+
+def _described(text: str) -> dict[str, Any]:
+    return {"model": ErrorBody, "description": text}
+
+
+# Documented on every API route, so clients (and the fuzzer) know each error's shape.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: _described("no valid credentials (WWW-Authenticate: Bearer)"),
+    403: _described("the caller may not do this"),
+    404: _described("not found, or not the caller's to see"),
+    409: _described("clashes with what is stored"),
+    413: _described("the body is too large"),
+    422: _described("bad input, named by where"),
+    429: _described("rate limited; see Retry-After"),
 }
 
 

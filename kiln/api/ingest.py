@@ -10,11 +10,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from kiln.api.deps import PrincipalDep, RuntimeDep, client_address, now_s
+from kiln.api.errors import ERROR_RESPONSES
 from kiln.auth.roles import Permission
 from kiln.errors import Forbidden, TooManyRequests
 from kiln.ingest import http_json
 
-router = APIRouter(prefix="/api/v1", tags=["ingest"])
+router = APIRouter(prefix="/api/v1", tags=["ingest"], responses=ERROR_RESPONSES)
 
 EXAMPLE = {
     "enterprise": "acme-auto",

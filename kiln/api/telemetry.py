@@ -9,11 +9,12 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from kiln.api.deps import AccessDep, WindowDep
+from kiln.api.errors import ERROR_RESPONSES
 from kiln.domain.states import STATE_NAMES
 from kiln.errors import BadInput
 from kiln.store.base import MAX_CHART_POINTS
 
-router = APIRouter(prefix="/api/v1", tags=["telemetry"])
+router = APIRouter(prefix="/api/v1", tags=["telemetry"], responses=ERROR_RESPONSES)
 MAX_RAW_POINTS = 100_000
 COLUMNS = {"description": "columns of equal length", "content": {"application/json": {}}}
 

@@ -16,18 +16,25 @@ from kiln.server import create_app
 ClientFactory = Callable[[str | None], AbstractAsyncContextManager[httpx.AsyncClient]]
 
 
-def issue_token(runtime: Runtime, role: Role, enterprise: str | None = None,
-                equipment: list[int] | None = None) -> str:
+def issue_token(
+    runtime: Runtime, role: Role, enterprise: str | None = None, equipment: list[int] | None = None
+) -> str:
     """A bearer token for a caller of that role (in that enterprise)."""
     eid = runtime.catalog.enterprise_by_slug[enterprise] if enterprise else None
     actor = Principal(None, "test", Role.CITY_ADMIN if role.is_city else Role.ENTERPRISE_ADMIN, eid)
     if role is Role.DEVICE:
-        token, _ = runtime.security.create_token(actor, "device", role=Role.DEVICE,
-                                                 equipment=equipment)
+        token, _ = runtime.security.create_token(
+            actor, "device", role=Role.DEVICE, equipment=equipment
+        )
     else:
+        serial = len(runtime.security.accounts.users(every=True))
         user = runtime.security.create_user(
-            None, f"{role.value}-{enterprise or 'city'}-{len(runtime.security.accounts.users(every=True))}",
-            "correct-horse-1", role, eid)
+            None,
+            f"{role.value}-{enterprise or 'city'}-{serial}",
+            "correct-horse-1",
+            role,
+            eid,
+        )
         who = Principal(user.id, user.username, role, eid)
         token, _ = runtime.security.create_token(who, "test")
     return token
@@ -42,8 +49,9 @@ def clients(runtime: Runtime) -> ClientFactory:
     async def make(token: str | None) -> AsyncIterator[httpx.AsyncClient]:
         headers = {"authorization": f"Bearer {token}"} if token else {}
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://kiln.test",
-                                     headers=headers) as c:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://kiln.test", headers=headers
+        ) as c:
             yield c
 
     return make

@@ -135,7 +135,8 @@ async def test_the_openapi_document_describes_the_ingest_body(client: httpx.Asyn
 
 async def test_a_body_over_the_limit_is_a_413(client: httpx.AsyncClient, runtime: Runtime) -> None:
     limit = runtime.settings.server.max_body_bytes
-    r = await client.post("/api/v1/ingest", content=b" " * (limit + 1),
-                          headers={"content-type": "application/json"})
+    r = await client.post(
+        "/api/v1/ingest", content=b" " * (limit + 1), headers={"content-type": "application/json"}
+    )
     assert r.status_code == 413
     assert "server.max_body_bytes" in r.json()["message"]

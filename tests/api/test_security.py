@@ -16,8 +16,15 @@ from kiln.server import create_app
 from tests.api.conftest import ClientFactory, issue_token
 from tests.conftest import NOW_MS
 
-CALLERS = ["anonymous", "city_admin", "city_analyst", "acme_admin", "acme_viewer",
-           "huamei_admin", "acme_device"]
+CALLERS = [
+    "anonymous",
+    "city_admin",
+    "city_analyst",
+    "acme_admin",
+    "acme_viewer",
+    "huamei_admin",
+    "acme_device",
+]
 ACME = {"acme_admin", "acme_viewer"}
 CITY = {"city_admin", "city_analyst"}
 SIGNED_IN = set(CALLERS) - {"anonymous"}
@@ -41,8 +48,11 @@ def requests(runtime: Runtime) -> list[tuple[str, str, dict[str, Any] | None, se
     press = cat.equipment_id("acme-auto", "press-1")
     assert press is not None
     sid = cat.series_id(press, "tonnage")
-    acme_doc = {"enterprises": [{"slug": "acme-auto", "name": "Acme", "district": "nanhai",
-                                 "industry": "3670"}]}
+    acme_doc = {
+        "enterprises": [
+            {"slug": "acme-auto", "name": "Acme", "district": "nanhai", "industry": "3670"}
+        ]
+    }
     batch = {"points": [{"equipment": "press-1", "signal": "tonnage", "ts": NOW_MS - 1000, "v": 1}]}
     return [
         ("GET", "/api/v1/me", None, SIGNED_IN),
@@ -62,9 +72,17 @@ def requests(runtime: Runtime) -> list[tuple[str, str, dict[str, Any] | None, se
         ("GET", "/api/v1/tokens", None, SIGNED_IN),
         ("POST", "/api/v1/tokens", {"name": "ci"}, SIGNED_IN - {"acme_device"}),
         ("GET", "/api/v1/users", None, {"city_admin", "acme_admin", "huamei_admin"}),
-        ("POST", "/api/v1/users", {"username": "new-viewer", "password": "long-enough-1",
-                                   "role": "enterprise_viewer", "enterprise": "acme-auto"},
-         {"city_admin", "acme_admin"}),
+        (
+            "POST",
+            "/api/v1/users",
+            {
+                "username": "new-viewer",
+                "password": "long-enough-1",
+                "role": "enterprise_viewer",
+                "enterprise": "acme-auto",
+            },
+            {"city_admin", "acme_admin"},
+        ),
         ("GET", "/api/v1/audit", None, {"city_admin", "acme_admin", "huamei_admin"}),
     ]
 
@@ -104,9 +122,17 @@ def test_every_api_route_is_in_the_matrix(runtime: Runtime) -> None:
                 continue  # revocation and disabling have their own tests below
             generic = "/".join("{x}" if "{" in part else part for part in path.split("/"))
             if (method, path) not in in_matrix and not any(
-                    (method, "/".join("{x}" if part.isdigit() or part == "acme-auto" else part
-                                      for part in p.split("/"))) == (method, generic)
-                    for m, p in in_matrix if m == method):
+                (
+                    method,
+                    "/".join(
+                        "{x}" if part.isdigit() or part == "acme-auto" else part
+                        for part in p.split("/")
+                    ),
+                )
+                == (method, generic)
+                for m, p in in_matrix
+                if m == method
+            ):
                 missing.append(f"{method} {path}")
     assert templated
     assert missing == []
@@ -123,14 +149,19 @@ async def test_another_enterprises_ids_look_like_they_do_not_exist(
     assert theirs.json()["message"] == f"no equipment {kiln_eq}"
 
 
-async def test_a_revoked_token_stops_working_at_once(runtime: Runtime, clients: ClientFactory) -> None:
+async def test_a_revoked_token_stops_working_at_once(
+    runtime: Runtime, clients: ClientFactory
+) -> None:
     admin = issue_token(runtime, Role.ENTERPRISE_ADMIN, "acme-auto")
     async with clients(admin) as c:
         made = (await c.post("/api/v1/tokens", json={"name": "gateway-7", "role": "device"})).json()
         assert made["token"].startswith("kiln_")
         async with clients(made["token"]) as dev:
-            batch = {"points": [{"equipment": "press-1", "signal": "tonnage",
-                                 "ts": NOW_MS - 1, "v": 2.0}]}
+            batch = {
+                "points": [
+                    {"equipment": "press-1", "signal": "tonnage", "ts": NOW_MS - 1, "v": 2.0}
+                ]
+            }
             assert (await dev.post("/api/v1/ingest", json=batch)).status_code == 200
             assert (await c.delete(f"/api/v1/tokens/{made['id']}")).status_code == 204
             r = await dev.post("/api/v1/ingest", json=batch)
@@ -151,8 +182,15 @@ async def test_a_claim_on_another_enterprise_is_refused_and_audited(
     runtime: Runtime, clients: ClientFactory
 ) -> None:
     async with clients(issue_token(runtime, Role.DEVICE, "acme-auto")) as dev:
-        r = await dev.post("/api/v1/ingest", json={"enterprise": "huamei-ceramics", "points": [
-            {"equipment": "kiln-1", "signal": "firing_temp", "ts": NOW_MS - 1, "v": 1190.0}]})
+        r = await dev.post(
+            "/api/v1/ingest",
+            json={
+                "enterprise": "huamei-ceramics",
+                "points": [
+                    {"equipment": "kiln-1", "signal": "firing_temp", "ts": NOW_MS - 1, "v": 1190.0}
+                ],
+            },
+        )
     assert r.status_code == 403
     assert r.json()["where"] == "body: enterprise"
     log = runtime.security.accounts.audit_log(enterprise_id=None, every=True)
@@ -168,10 +206,22 @@ async def test_a_device_token_limited_to_equipment_sends_for_those_only(
     assert press is not None
     token = issue_token(runtime, Role.DEVICE, "acme-auto", equipment=[press])
     async with clients(token) as dev:
-        ok = await dev.post("/api/v1/ingest", json={"points": [
-            {"equipment": "press-1", "signal": "tonnage", "ts": NOW_MS - 1, "v": 1.0}]})
-        bad = await dev.post("/api/v1/ingest", json={"points": [
-            {"equipment": "robot-1", "signal": "j1_torque", "ts": NOW_MS - 1, "v": 1.0}]})
+        ok = await dev.post(
+            "/api/v1/ingest",
+            json={
+                "points": [
+                    {"equipment": "press-1", "signal": "tonnage", "ts": NOW_MS - 1, "v": 1.0}
+                ]
+            },
+        )
+        bad = await dev.post(
+            "/api/v1/ingest",
+            json={
+                "points": [
+                    {"equipment": "robot-1", "signal": "j1_torque", "ts": NOW_MS - 1, "v": 1.0}
+                ]
+            },
+        )
     assert ok.status_code == 200
     assert bad.status_code == 422
     assert bad.json()["rejects"][0]["reason"] == "'robot-1' is outside this token's equipment"
@@ -200,10 +250,12 @@ async def test_a_session_needs_its_csrf_token_to_change_anything(
         me = await sign_in(c, runtime)
         assert (await c.get("/api/v1/me")).json()["name"] == "alice"  # reads need no token
         forged = await c.post("/api/v1/tokens", json={"name": "forged"})
-        wrong = await c.post("/api/v1/tokens", json={"name": "forged"},
-                             headers={"x-csrf-token": "guess"})
-        right = await c.post("/api/v1/tokens", json={"name": "mine"},
-                             headers={"x-csrf-token": me["csrf"]})
+        wrong = await c.post(
+            "/api/v1/tokens", json={"name": "forged"}, headers={"x-csrf-token": "guess"}
+        )
+        right = await c.post(
+            "/api/v1/tokens", json={"name": "mine"}, headers={"x-csrf-token": me["csrf"]}
+        )
     assert forged.status_code == wrong.status_code == 403
     assert forged.json()["where"] == "header: X-CSRF-Token"
     assert right.status_code == 201
@@ -219,8 +271,11 @@ async def test_sign_in_issues_a_fresh_session_id(
     assert issued
     assert "attacker-chosen-id" not in issued[-1:]
     app = create_app(runtime, manage_runtime=False)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://kiln.test",
-                                 cookies={"kiln_session": "attacker-chosen-id"}) as attacker:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://kiln.test",
+        cookies={"kiln_session": "attacker-chosen-id"},
+    ) as attacker:
         assert (await attacker.get("/api/v1/me")).status_code == 401
 
 
@@ -240,20 +295,29 @@ async def test_sign_out_ends_the_session(runtime: Runtime, app_client: httpx.Asy
     async with app_client as c:
         me = await sign_in(c, runtime)
         cookie = c.cookies.get("kiln_session") or ""
-        assert (await c.delete("/api/v1/session", headers={"x-csrf-token": me["csrf"]})).status_code == 204
+        assert (
+            await c.delete("/api/v1/session", headers={"x-csrf-token": me["csrf"]})
+        ).status_code == 204
     app = create_app(runtime, manage_runtime=False)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://kiln.test",
-                                 cookies={"kiln_session": cookie}) as old:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://kiln.test",
+        cookies={"kiln_session": cookie},
+    ) as old:
         assert (await old.get("/api/v1/me")).status_code == 401
 
 
-async def test_wrong_passwords_are_rate_limited(runtime: Runtime, app_client: httpx.AsyncClient) -> None:
+async def test_wrong_passwords_are_rate_limited(
+    runtime: Runtime, app_client: httpx.AsyncClient
+) -> None:
     eid = runtime.catalog.enterprise_by_slug["acme-auto"]
     runtime.security.create_user(None, "carol", "correct-horse-1", Role.ENTERPRISE_ADMIN, eid)
     statuses = []
     async with app_client as c:
         for _ in range(7):
-            r = await c.post("/api/v1/session", json={"username": "carol", "password": "nope-nope-1"})
+            r = await c.post(
+                "/api/v1/session", json={"username": "carol", "password": "nope-nope-1"}
+            )
             statuses.append(r.status_code)
     assert statuses[:5] == [401] * 5
     assert statuses[-1] == 429
@@ -277,7 +341,9 @@ async def test_ingest_is_rate_limited_per_token(runtime: Runtime, clients: Clien
 
 async def test_disabling_a_user_ends_its_tokens(runtime: Runtime, clients: ClientFactory) -> None:
     eid = runtime.catalog.enterprise_by_slug["acme-auto"]
-    user = runtime.security.create_user(None, "dave", "correct-horse-1", Role.ENTERPRISE_VIEWER, eid)
+    user = runtime.security.create_user(
+        None, "dave", "correct-horse-1", Role.ENTERPRISE_VIEWER, eid
+    )
     from kiln.auth.principal import Principal
 
     tok, _ = runtime.security.create_token(Principal(user.id, "dave", user.role, eid), "laptop")

@@ -24,14 +24,32 @@ def free_port() -> int:
 class KilnProcess:
     """`kiln <command> --port P --data DIR`, started and awaited until it says it is ready."""
 
-    def __init__(self, command: str, data: Path, env: dict[str, str] | None = None,
-                 args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        command: str,
+        data: Path,
+        env: dict[str, str] | None = None,
+        args: tuple[str, ...] = (),
+    ) -> None:
         self.port = free_port()
         full_env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "kiln", command, "--port", str(self.port), "--data", str(data),
-             *args],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=full_env, text=True)
+            [
+                sys.executable,
+                "-m",
+                "kiln",
+                command,
+                "--port",
+                str(self.port),
+                "--data",
+                str(data),
+                *args,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=full_env,
+            text=True,
+        )
         self.output: list[str] = []
         self.url = ""
 
@@ -62,7 +80,7 @@ class KilnProcess:
             out, _ = self.proc.communicate(timeout=timeout_s)
         except subprocess.TimeoutExpired:
             self.kill()
-            raise AssertionError("kiln did not stop within %.0f s of Ctrl-C" % timeout_s) from None
+            raise AssertionError(f"kiln did not stop within {timeout_s:.0f} s of Ctrl-C") from None
         self.output.append(out or "")
         return self.proc.returncode
 

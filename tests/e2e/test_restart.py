@@ -1,4 +1,4 @@
-"""A real server: data sent over HTTP survives Ctrl-C and a restart; a rejected batch leaves none."""
+"""A real server: data sent over HTTP survives Ctrl-C and a restart; rejected data is not kept."""
 
 from __future__ import annotations
 
@@ -32,15 +32,22 @@ def enterprise_token(c: httpx.Client, admin_password: str) -> str:
     """As the first-start city admin, make an enterprise admin; as that admin, make a token."""
     me = c.post("/api/v1/session", json={"username": "admin", "password": admin_password}).json()
     csrf = {"x-csrf-token": me["csrf"]}
-    made = c.post("/api/v1/users", headers=csrf, json={
-        "username": "acme-admin", "password": "acme-password-1", "role": "enterprise_admin",
-        "enterprise": "acme-auto"})
+    made = c.post(
+        "/api/v1/users",
+        headers=csrf,
+        json={
+            "username": "acme-admin",
+            "password": "acme-password-1",
+            "role": "enterprise_admin",
+            "enterprise": "acme-auto",
+        },
+    )
     assert made.status_code == 201, made.text
     c.cookies.clear()
-    me = c.post("/api/v1/session", json={"username": "acme-admin",
-                                         "password": "acme-password-1"}).json()
-    tok = c.post("/api/v1/tokens", json={"name": "gateway"},
-                 headers={"x-csrf-token": me["csrf"]})
+    me = c.post(
+        "/api/v1/session", json={"username": "acme-admin", "password": "acme-password-1"}
+    ).json()
+    tok = c.post("/api/v1/tokens", json={"name": "gateway"}, headers={"x-csrf-token": me["csrf"]})
     assert tok.status_code == 201, tok.text
     c.cookies.clear()
     token: str = tok.json()["token"]
@@ -52,12 +59,24 @@ def test_data_survives_ctrl_c_and_restart(tmp_path: Path) -> None:
     assets.write_text(ASSETS)
     env = {"KILN_ASSETS": f'["{assets}"]'}
     now = int(time.time() * 1000)
-    good = {"enterprise": "acme-auto", "points": [
-        {"equipment": "press-1", "signal": "tonnage", "ts": [now - 2000, now - 1000],
-         "v": [8000.5, 8100.25]}]}
-    bad = {"enterprise": "acme-auto", "points": [
-        {"equipment": "press-1", "signal": "tonnage", "ts": now, "v": 1.0},
-        {"equipment": "press-1", "signal": "tonnage", "ts": now, "v": "high"}]}
+    good = {
+        "enterprise": "acme-auto",
+        "points": [
+            {
+                "equipment": "press-1",
+                "signal": "tonnage",
+                "ts": [now - 2000, now - 1000],
+                "v": [8000.5, 8100.25],
+            }
+        ],
+    }
+    bad = {
+        "enterprise": "acme-auto",
+        "points": [
+            {"equipment": "press-1", "signal": "tonnage", "ts": now, "v": 1.0},
+            {"equipment": "press-1", "signal": "tonnage", "ts": now, "v": "high"},
+        ],
+    }
 
     first = KilnProcess("serve", tmp_path / "data", env)
     try:
@@ -80,8 +99,9 @@ def test_data_survives_ctrl_c_and_restart(tmp_path: Path) -> None:
         with httpx.Client(base_url=url, headers={"authorization": f"Bearer {token}"}) as c:
             info = c.get(f"/api/v1/equipment/{eq_id}").json()
             sid = next(s["id"] for s in info["signals"] if s["name"] == "tonnage")
-            pts = c.get(f"/api/v1/series/{sid}/points",
-                        params={"start": now - 60_000, "end": now + 60_000}).json()
+            pts = c.get(
+                f"/api/v1/series/{sid}/points", params={"start": now - 60_000, "end": now + 60_000}
+            ).json()
         assert pts["value"] == [8000.5, 8100.25]  # the rejected batch's good item is not there
         assert second.interrupt() == 0
     finally:
