@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from kiln.api.deps import SESSION_COOKIE, PrincipalDep, RuntimeDep, client_address
 from kiln.api.errors import ERROR_RESPONSES
 from kiln.auth.accounts import TokenRow, UserRow
+from kiln.auth.broker import broker_username
 from kiln.auth.principal import Principal
 from kiln.auth.roles import Permission, Role
 from kiln.errors import BadInput, Forbidden, NotFound
@@ -73,6 +74,8 @@ def token_json(rt: Runtime, t: TokenRow) -> dict[str, Any]:
         "expires_ms": t.expires_ms,
         "revoked_ms": t.revoked_ms,
         "last_used_ms": t.last_used_ms,
+        # A device token is also the gateway's MQTT login (see `kiln broker config`).
+        "mqtt_username": broker_username(ent.slug, t.id) if ent and t.role is Role.DEVICE else None,
     }
 
 

@@ -77,8 +77,13 @@ class Accounts(Protocol):
         equipment: Sequence[int] | None,
         now_ms: int,
         expires_ms: int | None,
+        mqtt_hash: str | None = None,
     ) -> TokenRow:
         """Store a new token's hash."""
+        ...
+
+    def broker_credentials(self) -> list[tuple[int, int, str]]:
+        """(token id, enterprise id, broker password hash) of every live device token."""
         ...
 
     def token_by_hash(self, token_hash: str) -> TokenRow | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from kiln.auth.accounts import Accounts, TokenRow, UserRow
+from kiln.auth.broker import Gateway, broker_username, mosquitto_hash
 from kiln.auth.principal import Principal
 from kiln.auth.ratelimit import RateLimiter
 from kiln.auth.roles import GRANTABLE, Role
@@ -22,6 +23,7 @@ from kiln.auth.secrets import (
     verify_password,
 )
 from kiln.clock import Clock
+from kiln.domain.catalog import AssetCatalog
 from kiln.errors import BadInput, Forbidden, NotFound, TooManyRequests, Unauthorized
 
 SESSION_TTL_MS = 12 * 3_600_000  # one shift and a half: sign in again each working day
@@ -214,6 +216,7 @@ class Security:
             equipment=equipment,
             now_ms=self.clock.now_ms(),
             expires_ms=expires_ms,
+            mqtt_hash=mosquitto_hash(token) if role is Role.DEVICE else None,
         )
         self.record(
             actor, "token_created", target=f"token:{row.id}", detail=f"{name} as {role.value}"
@@ -238,6 +241,25 @@ class Security:
             raise NotFound(f"no token {token_id}", where="path: token_id")
         self.accounts.revoke_token(token_id, self.clock.now_ms())
         self.record(actor, "token_revoked", target=f"token:{token_id}")
+
+    def gateways(self, catalog: AssetCatalog) -> list[Gateway]:
+        """Every live device credential with the topics its enterprise owns."""
+        out = []
+        for token_id, enterprise_id, mqtt_hash in self.accounts.broker_credentials():
+            ent = catalog.enterprises.get(enterprise_id)
+            if ent is None:
+                continue
+            groups = sorted(
+                {
+                    f"{ent.slug}.{catalog.sites[ln.site_id].slug}.{ln.area or 'default'}"
+                    for ln in catalog.lines.values()
+                    if ln.enterprise_id == enterprise_id
+                }
+            )
+            out.append(
+                Gateway(broker_username(ent.slug, token_id), mqtt_hash, ent.slug, tuple(groups))
+            )
+        return out
 
     # -- audit -------------------------------------------------------------------------------
 

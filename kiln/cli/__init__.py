@@ -30,6 +30,7 @@ def main(verbose: bool) -> None:
     kiln simulate   run the simulated city: backfill history or stream into a store
     kiln assets     import an asset file (TOML, YAML or JSON) into the store
     kiln config     show every setting with its default
+    kiln broker     write Mosquitto users and ACLs from the device tokens
 
     Settings come from a TOML file (--config, or KILN_CONFIG) and KILN_* variables:
     KILN_SERVER__PORT=8080 overrides [server] port.
@@ -41,13 +42,14 @@ def main(verbose: bool) -> None:
 
 
 def _register() -> None:
-    from kiln.cli import assets, config, serve, simulate
+    from kiln.cli import assets, broker, config, serve, simulate
 
     main.add_command(serve.demo)
     main.add_command(serve.serve)
     main.add_command(simulate.simulate)
     main.add_command(assets.assets)
     main.add_command(config.config)
+    main.add_command(broker.broker)
 
 
 _register()

@@ -121,13 +121,14 @@ class DuckDBAccounts:
         equipment: Sequence[int] | None,
         now_ms: int,
         expires_ms: int | None,
+        mqtt_hash: str | None = None,
     ) -> TokenRow:
         """Store a new token's hash."""
         with self._lock:
             cur = self._cursor()
             tid = cur.execute("SELECT coalesce(max(id), 0) + 1 FROM tokens").fetchall()[0][0]
             cur.execute(
-                "INSERT INTO tokens VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
+                "INSERT INTO tokens VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?)",
                 [
                     tid,
                     user_id,
@@ -138,6 +139,7 @@ class DuckDBAccounts:
                     list(equipment) if equipment is not None else None,
                     now_ms,
                     expires_ms,
+                    mqtt_hash,
                 ],
             )
         return TokenRow(
@@ -152,6 +154,14 @@ class DuckDBAccounts:
             None,
             None,
         )
+
+    def broker_credentials(self) -> list[tuple[int, int, str]]:
+        """(token id, enterprise id, broker password hash) of every live device token."""
+        rows = self._rows(
+            "SELECT id, enterprise_id, mqtt_hash FROM tokens WHERE role = 'device' "
+            "AND revoked_ms IS NULL AND mqtt_hash IS NOT NULL ORDER BY id"
+        )
+        return [(int(r[0]), int(r[1]), str(r[2])) for r in rows]
 
     def token_by_hash(self, token_hash: str) -> TokenRow | None:
         """A token by the hash of its secret."""

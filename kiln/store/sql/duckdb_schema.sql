@@ -41,6 +41,7 @@ CREATE TABLE IF NOT EXISTS tokens (
     id INTEGER PRIMARY KEY, user_id INTEGER, name VARCHAR NOT NULL, token_hash VARCHAR NOT NULL,
     role VARCHAR NOT NULL, enterprise_id INTEGER, equipment INTEGER[], created_ms BIGINT,
     expires_ms BIGINT, revoked_ms BIGINT, last_used_ms BIGINT);
+ALTER TABLE tokens ADD COLUMN IF NOT EXISTS mqtt_hash VARCHAR;  -- device tokens: broker password
 CREATE TABLE IF NOT EXISTS sessions (
     id_hash VARCHAR PRIMARY KEY, user_id INTEGER NOT NULL, csrf VARCHAR NOT NULL,
     created_ms BIGINT, expires_ms BIGINT);
