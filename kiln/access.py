@@ -27,9 +27,10 @@ from kiln.store.base import MAX_CHART_POINTS, Store
 class Access:
     """A principal's view of the store: reads are scoped, refusals are 403 or 404."""
 
-    def __init__(self, store: Store, who: Principal) -> None:
+    def __init__(self, store: Store, who: Principal, *, now_ms: int = 0) -> None:
         self.store = store
         self.who = who
+        self.now_ms = now_ms
         self.catalog: AssetCatalog = store.catalog()
 
     # -- what may be seen --------------------------------------------------------------------
@@ -117,6 +118,25 @@ class Access:
         """Counts of one own equipment."""
         return self.store.counts(
             [self.equipment(equipment_id).id], start_ms, end_ms, bucket_ms=bucket_ms
+        )
+
+    def city_read(self, enterprise_id: int, indicator: str, *, address: str = "") -> None:
+        """Allow a city user to read one enterprise-level indicator only with the enterprise's
+        live consent, and audit the read; Forbidden otherwise."""
+        self.require(Permission.READ_CITY_AGGREGATES)
+        live = {c["indicator"] for c in self.store.accounts.consents(enterprise_id)}
+        if indicator not in live:
+            raise Forbidden(
+                f"the enterprise has not granted the city {indicator!r}", where="indicator"
+            )
+        self.store.accounts.audit(
+            ts_ms=self.now_ms,
+            actor=self.who.name,
+            role=self.who.role.value,
+            enterprise_id=enterprise_id,
+            action="city_read",
+            target=indicator,
+            address=address,
         )
 
     def city_summary(self) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from kiln.auth.accounts import TokenRow, UserRow
 from kiln.auth.broker import broker_username
 from kiln.auth.principal import Principal
 from kiln.auth.roles import Permission, Role
+from kiln.domain.indicators import SHAREABLE_INDICATORS
 from kiln.errors import BadInput, Forbidden, NotFound
 from kiln.runtime import Runtime
 
@@ -218,3 +219,52 @@ async def audit(
     return rt.security.accounts.audit_log(
         enterprise_id=who.enterprise_id, every=every, limit=limit, before_id=before_id
     )
+
+
+@router.get("/consents", summary="Indicators enterprises let the city see")
+async def consents(rt: RuntimeDep, who: PrincipalDep) -> list[dict[str, Any]]:
+    """The caller's enterprise's live consents; every enterprise's for city users."""
+    if who.role is Role.DEVICE:
+        raise Forbidden("a device token reads nothing", where="authorization")
+    rows = rt.security.accounts.consents(None if who.role.is_city else who.enterprise_id)
+    cat = rt.catalog
+    return [
+        {
+            "enterprise": cat.enterprises[r["enterprise_id"]].slug,
+            "indicator": r["indicator"],
+            "granted_ms": r["granted_ms"],
+        }
+        for r in rows
+        if r["enterprise_id"] in cat.enterprises
+    ]
+
+
+@router.put(
+    "/consents/{indicator}", summary="Let the city see one of our indicators", status_code=204
+)
+async def grant(indicator: str, request: Request, rt: RuntimeDep, who: PrincipalDep) -> Response:
+    """An enterprise admin consents to show the city this indicator (recorded, revocable)."""
+    _consent_checks(who, indicator)
+    assert who.enterprise_id is not None
+    rt.security.accounts.grant(who.enterprise_id, indicator, who.user_id, rt.clock.now_ms())
+    rt.security.record(who, "consent_granted", target=indicator, address=client_address(request))
+    return Response(status_code=204)
+
+
+@router.delete("/consents/{indicator}", summary="Withdraw a consent", status_code=204)
+async def revoke(indicator: str, request: Request, rt: RuntimeDep, who: PrincipalDep) -> Response:
+    """Withdraw the consent; the city's next read of it is refused."""
+    _consent_checks(who, indicator)
+    assert who.enterprise_id is not None
+    if not rt.security.accounts.revoke(who.enterprise_id, indicator, rt.clock.now_ms()):
+        raise NotFound(f"no consent for {indicator!r}", where="path: indicator")
+    rt.security.record(who, "consent_revoked", target=indicator, address=client_address(request))
+    return Response(status_code=204)
+
+
+def _consent_checks(who: Principal, indicator: str) -> None:
+    if not who.may(Permission.MANAGE_OWN_USERS) or who.enterprise_id is None:
+        raise Forbidden("only an enterprise admin gives or withdraws consent", where="role")
+    if indicator not in SHAREABLE_INDICATORS:
+        known = ", ".join(SHAREABLE_INDICATORS)
+        raise BadInput(f"unknown indicator {indicator!r}; known: {known}", where="path: indicator")

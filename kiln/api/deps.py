@@ -72,7 +72,7 @@ PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 def get_access(rt: RuntimeDep, who: PrincipalDep) -> Access:
     """The caller's scoped view of the store."""
-    return Access(rt.store, who)
+    return Access(rt.store, who, now_ms=rt.clock.now_ms())
 
 
 AccessDep = Annotated[Access, Depends(get_access)]

@@ -122,6 +122,18 @@ class Accounts(Protocol):
         """End a web session."""
         ...
 
+    def grant(self, enterprise_id: int, indicator: str, user_id: int | None, now_ms: int) -> None:
+        """Record an enterprise's consent to show the city one indicator."""
+        ...
+
+    def revoke(self, enterprise_id: int, indicator: str, now_ms: int) -> bool:
+        """End a consent; False if none was live."""
+        ...
+
+    def consents(self, enterprise_id: int | None = None) -> list[dict[str, Any]]:
+        """Live consents (of one enterprise, or all)."""
+        ...
+
     def audit(
         self,
         *,

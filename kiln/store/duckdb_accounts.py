@@ -222,6 +222,51 @@ class DuckDBAccounts:
         """End a web session."""
         self._write("DELETE FROM sessions WHERE id_hash = ?", [id_hash])
 
+    # -- consents ----------------------------------------------------------------------------
+
+    def grant(self, enterprise_id: int, indicator: str, user_id: int | None, now_ms: int) -> None:
+        """Record an enterprise's consent to show the city one indicator (once while live)."""
+        with self._lock:
+            cur = self._cursor()
+            live = cur.execute(
+                "SELECT 1 FROM consents WHERE enterprise_id = ? AND indicator = ? "
+                "AND revoked_ms IS NULL",
+                [enterprise_id, indicator],
+            ).fetchall()
+            if not live:
+                cur.execute(
+                    "INSERT INTO consents VALUES (?, ?, ?, ?, NULL)",
+                    [enterprise_id, indicator, user_id, now_ms],
+                )
+
+    def revoke(self, enterprise_id: int, indicator: str, now_ms: int) -> bool:
+        """End a consent; False if none was live. The record is kept."""
+        with self._lock:
+            cur = self._cursor()
+            live = cur.execute(
+                "SELECT 1 FROM consents WHERE enterprise_id = ? AND indicator = ? "
+                "AND revoked_ms IS NULL",
+                [enterprise_id, indicator],
+            ).fetchall()
+            cur.execute(
+                "UPDATE consents SET revoked_ms = ? WHERE enterprise_id = ? "
+                "AND indicator = ? AND revoked_ms IS NULL",
+                [now_ms, enterprise_id, indicator],
+            )
+        return bool(live)
+
+    def consents(self, enterprise_id: int | None = None) -> list[dict[str, Any]]:
+        """Live consents (of one enterprise, or all)."""
+        where = "" if enterprise_id is None else "AND enterprise_id = ?"
+        params = [] if enterprise_id is None else [enterprise_id]
+        cur = self._cursor().execute(
+            "SELECT enterprise_id, indicator, granted_by, granted_ms FROM consents "
+            f"WHERE revoked_ms IS NULL {where} ORDER BY enterprise_id, indicator",
+            params,
+        )
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
     # -- audit -------------------------------------------------------------------------------
 
     def audit(

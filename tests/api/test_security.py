@@ -84,6 +84,8 @@ def requests(runtime: Runtime) -> list[tuple[str, str, dict[str, Any] | None, se
             {"city_admin", "acme_admin"},
         ),
         ("GET", "/api/v1/audit", None, {"city_admin", "acme_admin", "huamei_admin"}),
+        ("GET", "/api/v1/consents", None, SIGNED_IN - {"acme_device"}),
+        ("PUT", "/api/v1/consents/oee", None, {"acme_admin", "huamei_admin"}),
     ]
 
 
@@ -358,3 +360,30 @@ async def test_pages_and_api_answers_carry_security_headers(client: httpx.AsyncC
     assert r.headers["x-content-type-options"] == "nosniff"
     assert r.headers["x-frame-options"] == "DENY"
     assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+
+
+async def test_a_consent_lets_the_city_read_one_indicator_until_withdrawn(
+    runtime: Runtime, clients: ClientFactory
+) -> None:
+    from kiln.access import Access
+    from kiln.auth.principal import Principal
+    from kiln.errors import Forbidden
+
+    acme = runtime.catalog.enterprise_by_slug["acme-auto"]
+    analyst = Access(runtime.store, Principal(None, "ana", Role.CITY_ANALYST, None), now_ms=NOW_MS)
+    with pytest.raises(Forbidden, match="has not granted the city 'oee'"):
+        analyst.city_read(acme, "oee")
+    async with clients(issue_token(runtime, Role.ENTERPRISE_ADMIN, "acme-auto")) as admin:
+        assert (await admin.put("/api/v1/consents/oee")).status_code == 204
+        assert (await admin.put("/api/v1/consents/salaries")).status_code == 422
+        listed = (await admin.get("/api/v1/consents")).json()
+        assert [(c["enterprise"], c["indicator"]) for c in listed] == [("acme-auto", "oee")]
+        analyst.city_read(acme, "oee")
+        assert (await admin.delete("/api/v1/consents/oee")).status_code == 204
+        assert (await admin.delete("/api/v1/consents/oee")).status_code == 404
+    with pytest.raises(Forbidden):
+        analyst.city_read(acme, "oee")
+    actions = [
+        x["action"] for x in runtime.security.accounts.audit_log(enterprise_id=acme, every=False)
+    ]
+    assert actions[:3] == ["consent_revoked", "city_read", "consent_granted"]
