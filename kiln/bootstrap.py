@@ -34,9 +34,20 @@ def ensure_accounts(rt: Runtime, *, demo: bool) -> list[str]:
         password = _password(folder)
         rt.security.create_user(None, "admin", password, Role.CITY_ADMIN, None)
         if demo:
-            rt.security.create_user(None, "analyst", password, Role.CITY_ANALYST, None)
-            for e in sorted(rt.catalog.enterprises.values(), key=lambda e: e.id):
-                rt.security.create_user(None, e.slug, password, Role.ENTERPRISE_ADMIN, e.id)
+            # One argon2 hash serves every demo user (same password): hashing each would cost
+            # ~0.2 s apiece and delay the first start by seconds.
+            hashed = accounts.user_by_name("admin")
+            assert hashed is not None
+            now = rt.clock.now_ms()
+            users = [("analyst", Role.CITY_ANALYST, None)] + [
+                (e.slug, Role.ENTERPRISE_ADMIN, e.id)
+                for e in sorted(rt.catalog.enterprises.values(), key=lambda e: e.id)
+            ]
+            for name, role, eid in users:
+                accounts.add_user(name, hashed.password_hash, role, eid, now)
+                rt.security.record(
+                    None, "user_created", enterprise_id=eid, detail=f"{name} as {role.value} (demo)"
+                )
     path = folder / PASSWORD_FILE
     if not path.exists():
         return []

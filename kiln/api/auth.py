@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from kiln.api.deps import SESSION_COOKIE, PrincipalDep, RuntimeDep, client_address
+from kiln.api.deps import PrincipalDep, RuntimeDep, client_address
 from kiln.api.errors import ERROR_RESPONSES
 from kiln.auth.accounts import TokenRow, UserRow
 from kiln.auth.broker import broker_username
@@ -17,6 +17,7 @@ from kiln.auth.roles import Permission, Role
 from kiln.domain.indicators import SHAREABLE_INDICATORS
 from kiln.errors import BadInput, Forbidden, NotFound
 from kiln.runtime import Runtime
+from kiln.sessions import clear_session_cookie, set_session_cookie
 
 router = APIRouter(prefix="/api/v1", tags=["security"], responses=ERROR_RESPONSES)
 
@@ -111,25 +112,12 @@ async def sign_in(body: SignIn, request: Request, rt: RuntimeDep) -> Response:
     return resp
 
 
-def set_session_cookie(resp: Response, rt: Runtime, session_id: str) -> None:
-    """Set the session cookie: HttpOnly, SameSite=Lax, Secure when configured."""
-    resp.set_cookie(
-        SESSION_COOKIE,
-        session_id,
-        httponly=True,
-        samesite="lax",
-        secure=rt.settings.security.cookie_secure,
-        path="/",
-        max_age=int(rt.settings.security.session_hours * 3600),
-    )
-
-
 @router.delete("/session", summary="Sign out", status_code=204)
 async def sign_out(request: Request, rt: RuntimeDep, who: PrincipalDep) -> Response:
     """End the session and clear its cookie."""
     rt.security.sign_out(who, address=client_address(request))
     resp = Response(status_code=204)
-    resp.delete_cookie(SESSION_COOKIE, path="/")
+    clear_session_cookie(resp)
     return resp
 
 

@@ -12,10 +12,10 @@ from kiln.auth.principal import Principal
 from kiln.auth.secrets import same
 from kiln.errors import BadInput, Forbidden, Unauthorized
 from kiln.runtime import Runtime
+from kiln.sessions import SESSION_COOKIE
 
 DAY_MS = 86_400_000
 MAX_MS = 32_503_680_000_000  # year 3000: keeps every window inside 64-bit arithmetic
-SESSION_COOKIE = "kiln_session"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,13 @@ class _AnnouncingServer(uvicorn.Server):
     """A uvicorn server that prints how to reach Kiln once its sockets listen."""
 
     announce = ""
+    on_exit: Callable[[], None] | None = None
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        """Ctrl-C: end the live streams at once, so shutdown does not wait for them."""
+        if self.on_exit is not None:
+            self.on_exit()
+        super().handle_exit(sig, frame)
 
     async def startup(self, sockets: Any = None) -> None:
         await super().startup(sockets=sockets)
@@ -31,6 +39,7 @@ def _run(settings: Settings, *, simulate: bool) -> None:
     from kiln.bootstrap import ensure_accounts
     from kiln.runtime import build_runtime
     from kiln.server import create_app
+    from kiln.web.sse import close_streams
 
     runtime = build_runtime(settings, simulate=simulate)
     try:
@@ -39,15 +48,18 @@ def _run(settings: Settings, *, simulate: bool) -> None:
         runtime.close()
         raise
     host, port = settings.server.host, settings.server.port
+    app = create_app(runtime)
     config = uvicorn.Config(
-        create_app(runtime),
+        app,
         host=host,
         port=port,
         log_level="warning",
         limit_concurrency=1000,
         timeout_keep_alive=30,
+        timeout_graceful_shutdown=10,  # a backstop: Ctrl-C already ends the live streams
     )
     server = _AnnouncingServer(config)
+    server.on_exit = lambda: close_streams(app)
     server.announce = "\n".join(
         [
             f"Kiln is ready: http://{host}:{port}/  (API docs: http://{host}:{port}/docs)",
@@ -70,16 +82,29 @@ def _overrides(host: str | None, port: int | None, data: Path | None) -> dict[st
     return out
 
 
+def _server_options(fn: Callable[..., None]) -> Callable[..., None]:
+    """--config, --host, --port and --data, shared by demo and serve."""
+    for option in reversed(
+        [
+            config_option,
+            click.option("--host", default=None, help="Address to listen on (default 127.0.0.1)."),
+            click.option(
+                "--port", type=int, default=None, help="Port to listen on (default 8000)."
+            ),
+            click.option(
+                "--data",
+                type=click.Path(file_okay=False, path_type=Path),
+                default=None,
+                help="Data folder for the DuckDB file (default ./data).",
+            ),
+        ]
+    ):
+        fn = option(fn)
+    return fn
+
+
 @click.command()
-@config_option
-@click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
-@click.option("--port", type=int, default=None, help="Port to listen on (default 8000).")
-@click.option(
-    "--data",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Data folder for the DuckDB file (default ./data).",
-)
+@_server_options
 def demo(config_path: Path | None, host: str | None, port: int | None, data: Path | None) -> None:
     """Start the web app with a simulated factory city streaming live.
 
@@ -90,15 +115,7 @@ def demo(config_path: Path | None, host: str | None, port: int | None, data: Pat
 
 
 @click.command()
-@config_option
-@click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
-@click.option("--port", type=int, default=None, help="Port to listen on (default 8000).")
-@click.option(
-    "--data",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Data folder for the DuckDB file (default ./data).",
-)
+@_server_options
 def serve(config_path: Path | None, host: str | None, port: int | None, data: Path | None) -> None:
     """Start the web app and API on the configured assets, without the simulator."""
     _run(settings_from(config_path, **_overrides(host, port, data)), simulate=False)

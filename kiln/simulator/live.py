@@ -58,7 +58,8 @@ class SimulatorRunner:
             end = min(self.until_ms + CHUNK_MS, to_ms)
             bundle = self._advance(end)
             rows += self.writer.submit_sync(
-                Bundle(bundle.points.sorted(), bundle.states, bundle.counts))
+                Bundle(bundle.points.sorted(), bundle.states, bundle.counts)
+            )
             self.store.set_meta(UNTIL_KEY, str(self.until_ms))
         return rows
 

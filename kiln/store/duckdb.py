@@ -92,7 +92,21 @@ class DuckDBStore:
         return self.write(Bundle(points=batch))
 
     @staticmethod
-    def _write_points(con: duckdb.DuckDBPyConnection, batch: PointBatch) -> int:
+    def _insert(
+        con: duckdb.DuckDBPyConnection, table: str, arrow: pa.Table, then: str = ""
+    ) -> None:
+        """Insert an Arrow table into a table, then run an optional statement that reads it."""
+        con.register("_new_rows", arrow)
+        try:
+            con.execute(f"INSERT INTO {table} SELECT * FROM _new_rows")
+            if then:
+                con.execute(then)
+        finally:
+            with contextlib.suppress(duckdb.Error):  # already gone if the transaction failed
+                con.unregister("_new_rows")
+
+    @classmethod
+    def _write_points(cls, con: duckdb.DuckDBPyConnection, batch: PointBatch) -> int:
         if not len(batch):
             return 0
         table = "points" if len(batch) >= DIRECT_ROWS else "points_hot"
@@ -101,60 +115,53 @@ class DuckDBStore:
         arrow = pa.table(
             {"series": batch.series.astype(np.int32), "ts": batch.ts_ms, "value": batch.value}
         )
-        con.register("_new_points", arrow)
-        try:
-            con.execute(f"INSERT INTO {table} SELECT * FROM _new_points")
-            con.execute(
+        cls._insert(
+            con,
+            table,
+            arrow,
+            then=(
                 "INSERT INTO series_last SELECT series, max(ts), arg_max(value, ts) "
-                "FROM _new_points GROUP BY series "
+                "FROM _new_rows GROUP BY series "
                 "ON CONFLICT (series) DO UPDATE SET ts = excluded.ts, value = excluded.value "
                 "WHERE excluded.ts >= series_last.ts"
-            )
-        finally:
-            with contextlib.suppress(duckdb.Error):  # already gone if the transaction failed
-                con.unregister("_new_points")
+            ),
+        )
         return len(batch)
 
-    @staticmethod
-    def _write_states(con: duckdb.DuckDBPyConnection, bundle: Bundle) -> int:
+    @classmethod
+    def _write_states(cls, con: duckdb.DuckDBPyConnection, bundle: Bundle) -> int:
         s = bundle.states
-        if not len(s):
-            return 0
-        arrow = pa.table(
-            {
-                "equipment": s.equipment.astype(np.int32),
-                "ts": s.ts_ms,
-                "state": s.state,
-                "reason": pa.array(s.reasons(), pa.string()),
-            }
-        )
-        con.register("_new_states", arrow)
-        try:
-            con.execute("INSERT INTO states SELECT * FROM _new_states")
-        finally:
-            with contextlib.suppress(duckdb.Error):  # already gone if the transaction failed
-                con.unregister("_new_states")
+        if len(s):
+            cls._insert(
+                con,
+                "states",
+                pa.table(
+                    {
+                        "equipment": s.equipment.astype(np.int32),
+                        "ts": s.ts_ms,
+                        "state": s.state,
+                        "reason": pa.array(s.reasons(), pa.string()),
+                    }
+                ),
+            )
         return len(s)
 
-    @staticmethod
-    def _write_counts(con: duckdb.DuckDBPyConnection, bundle: Bundle) -> int:
+    @classmethod
+    def _write_counts(cls, con: duckdb.DuckDBPyConnection, bundle: Bundle) -> int:
         c = bundle.counts
-        if not len(c):
-            return 0
-        arrow = pa.table(
-            {
-                "equipment": c.equipment.astype(np.int32),
-                "ts": c.ts_ms,
-                "good": c.good,
-                "scrap": c.scrap,
-            }
-        )
-        con.register("_new_counts", arrow)
-        try:
-            con.execute("INSERT INTO counts SELECT * FROM _new_counts")
-        finally:
-            with contextlib.suppress(duckdb.Error):  # already gone if the transaction failed
-                con.unregister("_new_counts")
+        if len(c):
+            cls._insert(
+                con,
+                "counts",
+                pa.table(
+                    {
+                        "equipment": c.equipment.astype(np.int32),
+                        "ts": c.ts_ms,
+                        "good": c.good,
+                        "scrap": c.scrap,
+                    }
+                ),
+            )
         return len(c)
 
     def compact(self) -> int:

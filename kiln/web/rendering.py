@@ -8,10 +8,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
+from fastapi import Request
+from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 import kiln
+from kiln.auth.principal import Principal
+from kiln.web.snapshots import STATE_ORDER
 
 # Foshan keeps China Standard Time; every time on a page is shown there, whatever the browser's.
 CITY_TZ = ZoneInfo("Asia/Shanghai")
@@ -63,3 +67,22 @@ def build_templates() -> Jinja2Templates:
     env.filters["value"] = format_value
     env.globals["kiln_version"] = kiln.__version__
     return Jinja2Templates(env=env)
+
+
+TEMPLATES = build_templates()
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any],
+    who: Principal | None = None,
+    *,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """A page from its template, with who is signed in (for the header) and the state order."""
+    shown = None
+    if who is not None:
+        shown = {"name": who.name, "role": who.role.value, "csrf": who.csrf or ""}
+    full = {"viewer": shown, "states": STATE_ORDER, **context}
+    return TEMPLATES.TemplateResponse(request, name, full, status_code=status_code)

@@ -1,9 +1,34 @@
-"""Pages (placeholder until the web pages land)."""
+"""Install the web pages on the app: static files, sign-in, pages, live streams, not-found."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+
+from kiln.web import pages, session, sse
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+async def _not_found_page(request: Request, exc: Exception) -> Response:
+    # A person who mistypes a page address gets the page; the API keeps its JSON answers.
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404 and not request.url.path.startswith(("/api/", "/static/", "/live/")):
+        return pages.not_found(request, f"page “{request.url.path}”")
+    return await http_exception_handler(request, exc)
 
 
 def install(app: FastAPI) -> None:
-    """Add the pages and static files to the app."""
+    """Add the pages, their static files, sign-in and live streams, and the not-found page."""
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(session.router)
+    app.include_router(pages.router)
+    app.include_router(sse.router)
+    app.add_exception_handler(HTTPException, _not_found_page)
+    app.add_exception_handler(session.SignInNeeded, session.redirect_to_sign_in)
+    sse.live_streams(app)

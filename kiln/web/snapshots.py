@@ -25,7 +25,9 @@ STATE_ORDER: tuple[str, ...] = (
 )
 
 
-def current_states(store: Store, equipment: Sequence[int] | None = None) -> dict[int, dict[str, Any]]:
+def current_states(
+    store: Store, equipment: Sequence[int] | None = None
+) -> dict[int, dict[str, Any]]:
     """Each equipment's latest state change as {"state", "since_ms", "reason"}, by equipment id."""
     cols = store.current_states(equipment).to_pydict()
     return {
@@ -36,7 +38,9 @@ def current_states(store: Store, equipment: Sequence[int] | None = None) -> dict
     }
 
 
-def count_states(states: Mapping[int, Mapping[str, Any]], equipment: Iterable[int]) -> dict[str, int]:
+def count_states(
+    states: Mapping[int, Mapping[str, Any]], equipment: Iterable[int]
+) -> dict[str, int]:
     """Equipment per state, in STATE_ORDER; equipment that never reported a state is unknown.
 
     >>> count_states({1: {"state": "running"}, 2: {"state": "idle"}}, [1, 2, 3])["unknown"]
