@@ -235,7 +235,7 @@ class DuckDBStore:
             "WITH eq AS (SELECT unnest($e::INTEGER[]) AS equipment), "
             "chg AS (SELECT s.* FROM states s JOIN eq USING (equipment) WHERE ts >= $a AND ts < $b "
             "UNION ALL SELECT s.equipment, max(s.ts), arg_max(s.state, s.ts), "
-            "arg_max(s.reason, s.ts) "
+            "arg_max_null(s.reason, s.ts) "
             "FROM states s JOIN eq USING (equipment) WHERE ts < $a "
             "GROUP BY s.equipment), "
             "ivl AS (SELECT equipment, greatest(ts, $a) AS start_ms, "
@@ -252,7 +252,7 @@ class DuckDBStore:
         params = [] if equipment is None else [list(equipment)]
         return self._query(
             "SELECT equipment, max(ts) AS ts_ms, arg_max(state, ts) AS state, "
-            f"arg_max(reason, ts) AS reason FROM states {where} GROUP BY equipment "
+            f"arg_max_null(reason, ts) AS reason FROM states {where} GROUP BY equipment "
             "ORDER BY equipment",
             params,
         )
