@@ -255,15 +255,23 @@ def write_json(
     *,
     quick: bool,
     path: Path = OUT_DIR / "latest.json",
+    merge: bool = False,
 ) -> Path:
-    """Write the run to benchmarks/out/latest.json (merging figures of earlier single runs)."""
+    """Write the run as JSON. With merge (a partial run), figures of earlier runs that this run
+    did not measure are kept, each with the time, machine load and --quick of its own run."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    doc = {
-        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "quick": quick,
-        "machine": info,
-        "figures": [f.as_dict() for f in figures],
-    }
+    when = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    rows = []
+    for f in figures:
+        row = f.as_dict()
+        row.update(when=when, quick=quick)
+        rows.append(row)
+    if merge and path.exists():
+        with contextlib.suppress(ValueError, KeyError, TypeError):
+            names = {r["name"] for r in rows}
+            earlier = json.loads(path.read_text())["figures"]
+            rows = [r for r in earlier if r["name"] not in names] + rows
+    doc = {"when": when, "quick": quick, "machine": info, "figures": rows}
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(doc, indent=2, default=str))
     tmp.replace(path)

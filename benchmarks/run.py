@@ -77,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         gc.collect()
     print(f"\nall benchmarks took {time.perf_counter() - t0:.0f} s\n")
     print_table(figures)
-    out = write_json(figures, info, quick=args.quick)
+    # A partial run updates its figures in latest.json and keeps the others'.
+    out = write_json(figures, info, quick=args.quick, merge=names != list(ORDER))
     print(f"\nwritten: {out.relative_to(common.ROOT)}")
     return 0
 

@@ -1,0 +1,178 @@
+"""Planned time: where each equipment's planned operation time (POT) lies, and its planned down
+time (PDOT) inside it, as columns; and how much of any stretch of time falls in each.
+
+A shift calendar produces a `PlannedTime` for a site; `EquipmentPlan` hands it to the equipment
+of that site. Time outside every piece is outside POT (domain.md 1.1: only TEEP sees it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from kiln.kpi.interval_sets import I64, Ranked, check_intervals, clip, rank_of, resolve
+
+BOOL = NDArray[np.bool_]
+_BUSY, _DOWN = 1, 2  # levels: planned down time wins where it overlaps planned busy time
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedTime:
+    """Pieces of POT in time order: each either planned down (PDOT) or planned busy (PBT)."""
+
+    start_ms: I64
+    end_ms: I64
+    planned_down: BOOL
+
+    @classmethod
+    def of(cls, pieces: Sequence[tuple[int, int, bool]]) -> PlannedTime:
+        """Build from (start_ms, end_ms, planned_down) tuples.
+
+        >>> PlannedTime.of([(0, 10, False), (10, 12, True)]).pot_ms
+        12
+        """
+        cols = list(zip(*pieces, strict=True)) if pieces else [(), (), ()]
+        return cls(
+            np.array(cols[0], dtype=np.int64),
+            np.array(cols[1], dtype=np.int64),
+            np.array(cols[2], dtype=bool),
+        )
+
+    @classmethod
+    def always(cls, start_ms: int, end_ms: int) -> PlannedTime:
+        """Planned busy all the time: equipment that runs around the clock."""
+        return cls.of([(start_ms, end_ms, False)])
+
+    @property
+    def pot_ms(self) -> int:
+        """Total planned operation time."""
+        return int((self.end_ms - self.start_ms).sum())
+
+    @property
+    def pdot_ms(self) -> int:
+        """Total planned down time."""
+        return int((self.end_ms - self.start_ms)[self.planned_down].sum())
+
+    def __len__(self) -> int:
+        return len(self.start_ms)
+
+
+@dataclass(frozen=True, slots=True)
+class EquipmentPlan:
+    """Planned-time pieces per equipment, in any order; overlapping pieces are allowed."""
+
+    equipment: I64
+    start_ms: I64
+    end_ms: I64
+    planned_down: BOOL
+
+    @classmethod
+    def broadcast(cls, equipment: Sequence[int] | I64, planned: PlannedTime) -> EquipmentPlan:
+        """The same planned time for every equipment given (e.g. all of one site)."""
+        ids = np.asarray(equipment, dtype=np.int64)
+        n = len(planned)
+        return cls(
+            np.repeat(ids, n),
+            np.tile(planned.start_ms, len(ids)),
+            np.tile(planned.end_ms, len(ids)),
+            np.tile(planned.planned_down, len(ids)),
+        )
+
+    @classmethod
+    def concat(cls, plans: Sequence[EquipmentPlan]) -> EquipmentPlan:
+        """Join plans (e.g. one per site)."""
+        if not plans:
+            z = np.zeros(0, dtype=np.int64)
+            return cls(z, z, z, np.zeros(0, dtype=bool))
+        return cls(
+            np.concatenate([p.equipment for p in plans]),
+            np.concatenate([p.start_ms for p in plans]),
+            np.concatenate([p.end_ms for p in plans]),
+            np.concatenate([p.planned_down for p in plans]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarMeasure:
+    """Cumulative POT and PDOT per equipment rank, to measure any [a, b) in O(log n).
+
+    Pieces are keyed `rank * span + (t - origin)`, so one sorted array serves every equipment
+    and the difference of two lookups of one rank counts only that rank's pieces.
+    """
+
+    origin_ms: int
+    span_ms: int
+    key_start: I64
+    key_end: I64
+    pot_before_ms: I64
+    pdot_before_ms: I64
+    down: BOOL
+    pot_total_ms: I64
+    pdot_total_ms: I64
+
+    @classmethod
+    def build(cls, plan: EquipmentPlan, ids: I64, start_ms: int, end_ms: int) -> CalendarMeasure:
+        """Index the plan of the ranked equipment ids over the window [start_ms, end_ms)."""
+        check_intervals(plan.start_ms, plan.end_ms, where="planned time")
+        rank, known = rank_of(ids, plan.equipment)
+        level = np.where(plan.planned_down, _DOWN, _BUSY).astype(np.int8)
+        rows = Ranked(rank[known], plan.start_ms[known], plan.end_ms[known], level[known])
+        span = end_ms - start_ms + 1
+        rows = resolve(clip(rows, start_ms, end_ms), span)
+        length = rows.end_ms - rows.start_ms
+        down = rows.level == _DOWN
+        key_start = rows.rank * span + (rows.start_ms - start_ms)
+        # A zero-length sentinel in front lets every lookup land on some piece.
+        return cls(
+            origin_ms=start_ms,
+            span_ms=span,
+            key_start=np.concatenate([[-1], key_start]).astype(np.int64),
+            key_end=np.concatenate([[-1], key_start + length]).astype(np.int64),
+            pot_before_ms=_before(length),
+            pdot_before_ms=_before(length * down),
+            down=np.concatenate([[False], down]),
+            pot_total_ms=_per_rank(rows.rank, length, len(ids)),
+            pdot_total_ms=_per_rank(rows.rank, length * down, len(ids)),
+        )
+
+    def upto(self, rank: I64, t_ms: I64) -> tuple[I64, I64]:
+        """POT and PDOT of each rank's calendar before t_ms (globally cumulated; difference two)."""
+        x = rank * self.span_ms + (t_ms - self.origin_ms)
+        j = np.searchsorted(self.key_start, x, side="right") - 1
+        inside = np.clip(x - self.key_start[j], 0, self.key_end[j] - self.key_start[j])
+        return self.pot_before_ms[j] + inside, self.pdot_before_ms[j] + inside * self.down[j]
+
+    def split(self, rank: I64, start_ms: I64, end_ms: I64) -> tuple[I64, I64, I64]:
+        """The outside-POT, PDOT and PBT milliseconds of each interval [start_ms, end_ms).
+
+        >>> plan = EquipmentPlan.broadcast([5], PlannedTime.of([(10, 20, False), (20, 30, True)]))
+        >>> m = CalendarMeasure.build(plan, np.array([5]), 0, 100)
+        >>> [a.tolist() for a in m.split(np.array([0]), np.array([0]), np.array([25]))]
+        [[10], [5], [10]]
+        """
+        pot_a, pdot_a = self.upto(rank, start_ms)
+        # Where an interval ends as the next one of its rank starts, the lookup is shared.
+        pot_b, pdot_b = np.empty_like(pot_a), np.empty_like(pdot_a)
+        pot_b[:-1], pdot_b[:-1] = pot_a[1:], pdot_a[1:]
+        own = np.ones(len(rank), dtype=bool)
+        own[:-1] = (end_ms[:-1] != start_ms[1:]) | (rank[:-1] != rank[1:])
+        rest = np.flatnonzero(own)
+        pot_b[rest], pdot_b[rest] = self.upto(rank[rest], end_ms[rest])
+        pot, pdot = pot_b - pot_a, pdot_b - pdot_a
+        return (end_ms - start_ms) - pot, pdot, pot - pdot
+
+
+def _before(length: I64) -> I64:
+    """Sum of the lengths before each piece, behind a leading 0 for the sentinel."""
+    out = np.zeros(len(length) + 1, dtype=np.int64)
+    if len(length) > 1:
+        out[2:] = np.cumsum(length[:-1])
+    return out
+
+
+def _per_rank(rank: I64, value: I64, n: int) -> I64:
+    """value summed per rank 0..n-1 (exact: milliseconds stay far below 2**53)."""
+    return np.rint(np.bincount(rank, weights=value, minlength=n)).astype(np.int64)
