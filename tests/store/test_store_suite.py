@@ -241,8 +241,13 @@ def test_stats_count_rows_and_bytes(store: DuckDBStore) -> None:
 
 def test_a_state_without_reason_does_not_inherit_the_previous_reason(store: DuckDBStore) -> None:
     press, _, _ = ids(store)
-    store.write(Bundle(states=StateBatch.of([press, press], [T0, T0 + 1000],
-                                            [S.IDLE, S.RUNNING], ["blocked", None])))
+    store.write(
+        Bundle(
+            states=StateBatch.of(
+                [press, press], [T0, T0 + 1000], [S.IDLE, S.RUNNING], ["blocked", None]
+            )
+        )
+    )
     now = store.current_states([press]).to_pylist()[0]
     assert (now["state"], now["reason"]) == (S.RUNNING, None)
     later = store.state_intervals([press], T0 + 2000, T0 + 3000).to_pylist()
