@@ -1,12 +1,14 @@
 """Public holidays in mainland China, 2018-2027, with the weekend days worked in exchange (调休).
 
-Each year's days off and make-up working days are set by a notice of the General Office of the
-State Council, 国务院办公厅关于<year>年部分节假日安排的通知 (one per year), issued late in the year before. The spans
-below are copied from those notices (the days off as the notice lists them, weekends inside a
-span included; the make-up working days, 上班, are Saturdays and Sundays). Two notices were
-changed after issue, and the changes are applied: Labour Day 2019 (国办发明电〔2019〕3号) and the
-extended Spring Festival 2020 (国办发明电〔2020〕1号, which also turned Saturday 1 February from a
-working day into a day off).
+Each year's days off and make-up working days are set by a notice of the General Office of
+the State Council, 国务院办公厅关于<year>年部分节假日安排的通知 (one per
+year), issued late in the year before. The spans below are copied from those
+notices (the days off as the notice lists them, weekends inside a span
+included; the make-up working days, 上班, are Saturdays and Sundays). Two
+notices were changed after issue, and the changes are applied: Labour Day 2019
+(国办发明电〔2019〕3号) and the extended Spring Festival 2020
+(国办发明电〔2020〕1号, which also turned Saturday 1 February from a working
+day into a day off).
 
 The notice for 2027 had not been published when this table was written. For 2027 it carries
 only the statutory days of 全国年节及纪念日放假办法 as revised by 国务院令第795号 (in force from
