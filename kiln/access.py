@@ -120,6 +120,28 @@ class Access:
             [self.equipment(equipment_id).id], start_ms, end_ms, bucket_ms=bucket_ms
         )
 
+    def _dead_letter_scope(self) -> int | None:
+        # An enterprise sees its own refused messages; the city admin, who runs the platform,
+        # sees those that named no enterprise (and the counts of all), never another
+        # enterprise's payloads.
+        if self.who.may(Permission.READ_OWN_DATA) and self.who.enterprise_id is not None:
+            return self.who.enterprise_id
+        self.require(Permission.MANAGE_ENTERPRISES)
+        return None
+
+    def dead_letters(
+        self, *, adapter: str | None = None, limit: int = 100, before_id: int | None = None
+    ) -> pa.Table:
+        """Refused messages the caller may see, newest first."""
+        return self.store.dead_letters(
+            self._dead_letter_scope(), adapter=adapter, limit=limit, before_id=before_id
+        )
+
+    def dead_letter_counts(self) -> pa.Table:
+        """Refusals per adapter and source: the caller's own, or every one for the city admin."""
+        scope = self._dead_letter_scope()
+        return self.store.dead_letter_counts(scope, every=scope is None)
+
     def city_read(self, enterprise_id: int, indicator: str, *, address: str = "") -> None:
         """Allow a city user to read one enterprise-level indicator only with the enterprise's
         live consent, and audit the read; Forbidden otherwise."""

@@ -11,10 +11,11 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from kiln.config_ingest import IngestSettings
 from kiln.errors import ConfigError
 
 ENV_PREFIX = "KILN_"
@@ -72,6 +73,7 @@ class Settings(_Section):
     security: SecuritySettings = SecuritySettings()
     store: StoreSettings = StoreSettings()
     simulator: SimulatorSettings = SimulatorSettings()
+    ingest: IngestSettings = IngestSettings()
     assets: list[Path] = Field(default_factory=list, description="asset files loaded at start")
 
 
@@ -148,14 +150,30 @@ def load_settings(
         ) from None
 
 
-def describe_settings() -> list[tuple[str, str, str]]:
-    """Every setting as (key, default, description), for the docs and `kiln --help`."""
+def _describe(prefix: str, model: type[BaseModel]) -> list[tuple[str, str, str]]:
     rows = []
-    for section_name, field in Settings.model_fields.items():
-        model = field.annotation
-        if isinstance(model, type) and issubclass(model, BaseModel):
-            for key, sub in model.model_fields.items():
-                rows.append((f"{section_name}.{key}", repr(sub.default), sub.description or ""))
+    for key, field in model.model_fields.items():
+        name = f"{prefix}.{key}" if prefix else key
+        ann = field.annotation
+        item = get_args(ann)[0] if get_origin(ann) is list else None
+        default = (
+            "required"
+            if field.is_required()
+            else repr(field.get_default(call_default_factory=True))
+        )
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            rows.extend(_describe(name, ann))
+        elif isinstance(item, type) and issubclass(item, BaseModel):
+            rows.append((name, "[]", field.description or ""))
+            rows.extend(_describe(f"{name}[]", item))
         else:
-            rows.append((section_name, "[]", field.description or ""))
+            rows.append((name, default, field.description or ""))
     return rows
+
+
+def describe_settings() -> list[tuple[str, str, str]]:
+    """Every setting as (key, default, description), for the docs and `kiln --help`.
+
+    Keys inside a list of tables read ``ingest.mqtt[].host``.
+    """
+    return _describe("", Settings)

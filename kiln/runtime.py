@@ -16,6 +16,8 @@ from kiln.clock import Clock, SystemClock
 from kiln.config import Settings
 from kiln.domain.catalog import AssetCatalog
 from kiln.errors import BadInput
+from kiln.ingest.adapter import Adapter, adapters_from
+from kiln.pipeline import StoreSink, run_adapter, stop_tasks
 from kiln.store.base import Store
 from kiln.store.duckdb import DuckDBStore
 from kiln.store.writer import StoreWriter
@@ -63,6 +65,8 @@ class Runtime:
     clock: Clock
     security: Security = field(init=False)
     ingest_limit: RateLimiter = field(init=False)
+    sink: StoreSink = field(init=False)
+    adapters: list[Adapter] = field(default_factory=list)
     simulator: SimulatorRunner | None = None
     started_ms: int = 0
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -76,15 +80,28 @@ class Runtime:
         )
         sec = self.settings.security
         self.ingest_limit = RateLimiter(rate=sec.ingest_per_s, burst=sec.ingest_burst)
+        self.sink = StoreSink(
+            self.store, self.writer, self.clock, keep=self.settings.ingest.dead_letters_keep
+        )
 
     @property
     def catalog(self) -> AssetCatalog:
         """Every asset, indexed."""
         return self.store.catalog()
 
-    async def start(self) -> None:
-        """Start the background work: the simulator's live stream and compaction."""
+    async def start(self, *, adapters: bool = True) -> None:
+        """Start the background work: the configured ingest adapters, the simulator's live
+        stream and compaction."""
         self.started_ms = self.clock.now_ms()
+        self._tasks.append(asyncio.create_task(self.sink.run_flusher(), name="kiln-dead-letters"))
+        if adapters:
+            self.adapters = adapters_from(self.settings.ingest)
+            for adapter in self.adapters:
+                self._tasks.append(
+                    asyncio.create_task(
+                        run_adapter(adapter, self.sink), name=f"kiln-{adapter.kind}-{adapter.name}"
+                    )
+                )
         if self.simulator is not None:
             await asyncio.to_thread(self.simulator.catch_up, self.clock.now_ms())
             self._tasks.append(asyncio.create_task(self._simulate(), name="kiln-simulator"))
@@ -92,11 +109,10 @@ class Runtime:
 
     async def stop(self) -> None:
         """Stop the background work, commit what is queued and close the store."""
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        # Adapters first (they may still submit), then the rest; the flusher writes its last
+        # dead letters as it is cancelled.
+        await stop_tasks(self._tasks[1:])
+        await stop_tasks(self._tasks[:1])
         self._tasks.clear()
         await asyncio.to_thread(self.close)
 

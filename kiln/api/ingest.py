@@ -12,10 +12,12 @@ from fastapi.responses import JSONResponse, Response
 from kiln.api.deps import PrincipalDep, RuntimeDep, client_address, now_s
 from kiln.api.errors import ERROR_RESPONSES
 from kiln.auth.roles import Permission
+from kiln.domain.dead_letters import DeadLetter
 from kiln.errors import Forbidden, TooManyRequests
 from kiln.ingest import http_json
 
 router = APIRouter(prefix="/api/v1", tags=["ingest"], responses=ERROR_RESPONSES)
+SOURCE = "POST /api/v1/ingest"
 
 EXAMPLE = {
     "enterprise": "acme-auto",
@@ -185,6 +187,16 @@ async def ingest(request: Request, rt: RuntimeDep, who: PrincipalDep) -> Respons
             detail=f"claimed {doc.get('enterprise')!r}",
             address=client_address(request),
         )
+        rt.sink.dead_letter(
+            DeadLetter(
+                rt.clock.now_ms(),
+                "http",
+                SOURCE,
+                f"claims enterprise {doc.get('enterprise')!r}; the caller sends for {own.slug!r}",
+                body,
+                own.id,
+            )
+        )
         raise Forbidden(f"this caller sends for {own.slug!r} only", where="body: enterprise")
     decoded = http_json.decode(
         doc,
@@ -196,6 +208,16 @@ async def ingest(request: Request, rt: RuntimeDep, who: PrincipalDep) -> Respons
     )
     if decoded.rejects:
         first = decoded.rejects[0]
+        rt.sink.dead_letter(
+            DeadLetter(
+                rt.clock.now_ms(),
+                "http",
+                SOURCE,
+                f"{len(decoded.rejects)} bad item(s), first {first.where()}: {first.reason}",
+                body,
+                own.id,
+            )
+        )
         return JSONResponse(
             {
                 "error": "BadInput",

@@ -11,6 +11,7 @@ import pyarrow as pa
 from kiln.auth.accounts import Accounts
 from kiln.domain.batches import Bundle
 from kiln.domain.catalog import AssetCatalog
+from kiln.domain.dead_letters import DeadLetter
 
 MAX_CHART_POINTS = 2_000
 
@@ -139,6 +140,27 @@ class Store(Protocol):
 
     def import_assets(self, doc: dict[str, Any], *, where: str = "assets") -> AssetCatalog:
         """Create or update the assets an asset document describes; return the new catalogue."""
+        ...
+
+    def write_dead_letters(self, letters: Sequence[DeadLetter], *, keep: int = 100_000) -> None:
+        """Keep refused messages (the newest ``keep``) and count every one per source."""
+        ...
+
+    def dead_letters(
+        self,
+        enterprise_id: int | None,
+        *,
+        adapter: str | None = None,
+        limit: int = 100,
+        before_id: int | None = None,
+    ) -> pa.Table:
+        """Refused messages (id, ts_ms, enterprise_id, adapter, source, reason, payload), newest
+        first, of one enterprise (None: those that named no enterprise)."""
+        ...
+
+    def dead_letter_counts(self, enterprise_id: int | None, *, every: bool = False) -> pa.Table:
+        """Refusals per (adapter, source, enterprise_id): count, last_ms, last_reason; of one
+        enterprise (None: those naming none), or of all when ``every``."""
         ...
 
     def get_meta(self, key: str) -> str | None:

@@ -17,10 +17,16 @@ import pyarrow as pa
 from kiln.domain.asset_document import parse_asset_document
 from kiln.domain.batches import Bundle, PointBatch
 from kiln.domain.catalog import AssetCatalog
+from kiln.domain.dead_letters import DeadLetter
 from kiln.errors import Unavailable
 from kiln.store.base import MAX_CHART_POINTS, StorageStats, bucket_width_ms
 from kiln.store.duckdb_accounts import DuckDBAccounts
 from kiln.store.duckdb_assets import load_catalog, seed_districts, upsert_tree
+from kiln.store.duckdb_dead_letters import (
+    read_dead_letter_counts,
+    read_dead_letters,
+    write_dead_letters,
+)
 
 # A batch at least this large goes straight into the sorted table; smaller ones wait in
 # points_hot until compact() sorts them in (live streams send many small batches).
@@ -301,6 +307,37 @@ class DuckDBStore:
         """Keep a value about Kiln itself."""
         with self._write_lock:
             self._cursor().execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+
+    # -- dead letters ------------------------------------------------------------------------
+
+    def write_dead_letters(self, letters: Sequence[DeadLetter], *, keep: int = 100_000) -> None:
+        """Keep refused messages (the newest ``keep``) and count them per source."""
+        with self._write_lock:
+            con = self._cursor()
+            con.execute("BEGIN TRANSACTION")
+            try:
+                write_dead_letters(con, letters, keep)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
+    def dead_letters(
+        self,
+        enterprise_id: int | None,
+        *,
+        adapter: str | None = None,
+        limit: int = 100,
+        before_id: int | None = None,
+    ) -> pa.Table:
+        """Refused messages, newest first, of one enterprise (None: those naming none)."""
+        return read_dead_letters(
+            self._cursor(), enterprise_id, adapter=adapter, limit=limit, before_id=before_id
+        )
+
+    def dead_letter_counts(self, enterprise_id: int | None, *, every: bool = False) -> pa.Table:
+        """Refusals per (adapter, source), of one enterprise or (``every``) of all."""
+        return read_dead_letter_counts(self._cursor(), enterprise_id, every=every)
 
     # -- housekeeping ------------------------------------------------------------------------
 

@@ -83,6 +83,8 @@ def requests(runtime: Runtime) -> list[tuple[str, str, dict[str, Any] | None, se
             },
             {"city_admin", "acme_admin"},
         ),
+        ("GET", "/api/v1/dead-letters", None, ACME | {"huamei_admin", "city_admin"}),
+        ("GET", "/api/v1/dead-letters/counts", None, ACME | {"huamei_admin", "city_admin"}),
         ("GET", "/api/v1/audit", None, {"city_admin", "acme_admin", "huamei_admin"}),
         ("GET", "/api/v1/consents", None, SIGNED_IN - {"acme_device"}),
         ("PUT", "/api/v1/consents/oee", None, {"acme_admin", "huamei_admin"}),

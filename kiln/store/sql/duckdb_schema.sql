@@ -52,3 +52,13 @@ CREATE SEQUENCE IF NOT EXISTS audit_seq;
 CREATE TABLE IF NOT EXISTS audit (
     id BIGINT DEFAULT nextval('audit_seq'), ts_ms BIGINT NOT NULL, actor VARCHAR, role VARCHAR,
     enterprise_id INTEGER, action VARCHAR NOT NULL, target VARCHAR, detail VARCHAR, address VARCHAR);
+-- Dead letters: messages an adapter refused, with the reason and the payload's first bytes.
+-- The newest ingest.dead_letters_keep rows are kept; dead_letter_counts keeps every count.
+CREATE SEQUENCE IF NOT EXISTS dead_letter_seq;
+CREATE TABLE IF NOT EXISTS dead_letters (
+    id BIGINT DEFAULT nextval('dead_letter_seq'), ts_ms BIGINT NOT NULL, enterprise_id INTEGER,
+    adapter VARCHAR NOT NULL, source VARCHAR NOT NULL, reason VARCHAR NOT NULL, payload BLOB);
+CREATE TABLE IF NOT EXISTS dead_letter_counts (
+    adapter VARCHAR NOT NULL, source VARCHAR NOT NULL, enterprise_id INTEGER NOT NULL,
+    n BIGINT NOT NULL, last_ms BIGINT, last_reason VARCHAR,
+    PRIMARY KEY (adapter, source, enterprise_id));

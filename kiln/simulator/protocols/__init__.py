@@ -1,0 +1,1 @@
+"""The simulated city spoken over real protocols: MQTT JSON, Sparkplug B, OPC UA, Modbus TCP."""
