@@ -40,7 +40,7 @@ class MqttSettings(BrokerSettings):
     """An MQTT unified-namespace subscription with JSON payloads."""
 
     name: str = _NAME
-    root: str = Field("kiln", description="UNS root: <root>/<enterprise>/<site>/<line>/...")
+    root: str = Field("fs/v1", description="UNS root: <root>/<enterprise>/<site>/<area>/...")
     topics: list[str] = Field(default_factory=list, description="topic filters (default: <root>/#)")
     qos: Literal[0, 1] = Field(1, description="subscription QoS; 1 acknowledges after commit")
     shared_group: str = Field("", description="MQTT 5 shared-subscription group for workers")
@@ -55,7 +55,8 @@ class SparkplugSettings(BrokerSettings):
         default_factory=list, description="group ids to follow (default: all)"
     )
     enterprises: dict[str, str] = Field(
-        default_factory=dict, description="group id -> enterprise slug (default: the same)"
+        default_factory=dict,
+        description="group id -> enterprise slug (default: group id up to its first '.')",
     )
     auto_register: list[str] = Field(
         default_factory=list, description="enterprises whose births create equipment and signals"
