@@ -143,6 +143,7 @@ class Runtime:
             await asyncio.sleep(every)
             try:
                 await asyncio.to_thread(self.store.compact)
+                await asyncio.to_thread(self.store.reorganize)
             except Exception:
                 log.exception("compaction failed; live points stay in the hot table")
 

@@ -28,6 +28,10 @@ from kiln.errors import BadInput, Forbidden, NotFound, TooManyRequests, Unauthor
 
 SESSION_TTL_MS = 12 * 3_600_000  # one shift and a half: sign in again each working day
 TOKEN_TOUCH_MS = 60_000  # record a token's use at most once a minute (not on every request)
+# A verified token is remembered this long, so a busy gateway costs one lookup a second, not
+# one per request. Revoking a token or disabling a user here forgets them all at once; another
+# process (the server tier) sees a revocation within this time.
+TOKEN_CACHE_MS = 1_000
 # A hash to check against when the user does not exist, so a wrong name costs as long as a
 # wrong password and sign-in does not reveal which names exist.
 _DUMMY_HASH = hash_password("not-a-real-password-0")
@@ -41,13 +45,18 @@ class Security:
         self.clock = clock
         self.login_limit = RateLimiter(rate=login_per_minute / 60.0, burst=5)
         self._touched: dict[int, int] = {}
+        self._verified: dict[str, tuple[Principal, int]] = {}  # token hash -> (who, good until)
 
     # -- authentication ----------------------------------------------------------------------
 
     def from_token(self, token: str) -> Principal:
         """The principal of a bearer token; Unauthorized if unknown, revoked or expired."""
-        row = self.accounts.token_by_hash(token_hash(token))
+        digest = token_hash(token)
         now = self.clock.now_ms()
+        cached = self._verified.get(digest)
+        if cached is not None and now < cached[1]:
+            return cached[0]
+        row = self.accounts.token_by_hash(digest)
         if (
             row is None
             or row.revoked_ms is not None
@@ -73,6 +82,12 @@ class Security:
             self._touched[row.id] = now
             self.accounts.touch_token(row.id, now)
             self.record(who, "token_used", target=f"token:{row.id}")
+        good_until = now + TOKEN_CACHE_MS
+        if row.expires_ms is not None:
+            good_until = min(good_until, row.expires_ms)
+        if len(self._verified) > 10_000:  # stale entries of tokens no longer in use
+            self._verified.clear()
+        self._verified[digest] = (who, good_until)
         return who
 
     def from_session(self, session_id: str) -> Principal:
@@ -178,6 +193,7 @@ class Security:
         if user is None or not self._may_manage(actor, user.enterprise_id, user.role):
             raise NotFound(f"no user {user_id}", where="path: user_id")
         self.accounts.disable_user(user_id, self.clock.now_ms())
+        self._verified.clear()
         self.record(
             actor, "user_disabled", target=f"user:{user_id}", enterprise_id=user.enterprise_id
         )
@@ -240,6 +256,7 @@ class Security:
         if not any(t.id == token_id for t in self.visible_tokens(actor)):
             raise NotFound(f"no token {token_id}", where="path: token_id")
         self.accounts.revoke_token(token_id, self.clock.now_ms())
+        self._verified.clear()
         self.record(actor, "token_revoked", target=f"token:{token_id}")
 
     def gateways(self, catalog: AssetCatalog) -> list[Gateway]:

@@ -94,6 +94,11 @@ class Store(Protocol):
         """
         ...
 
+    def write_group(self, items: Sequence[tuple[Bundle, str | None]]) -> list[int]:
+        """Store several (bundle, batch_id) in one transaction, all or none; rows added per
+        bundle (0 for a batch_id already committed, or repeated within the group)."""
+        ...
+
     def points(self, series: Sequence[int], start_ms: int, end_ms: int) -> pa.Table:
         """Raw points with start_ms <= ts_ms < end_ms, ordered by series, then ts_ms."""
         ...
@@ -177,6 +182,11 @@ class Store(Protocol):
 
     def compact(self) -> int:
         """Reorder recently appended points into the stored layout; return rows moved."""
+        ...
+
+    def reorganize(self) -> int:
+        """Rewrite the oldest closed day of points in the layout that compresses best (one run
+        per series); return rows rewritten, 0 when no closed day is left to do."""
         ...
 
     def close(self) -> None:

@@ -101,17 +101,16 @@ class StoreWriter:
             self._commit(group)
 
     def _commit(self, group: list[_Job]) -> None:
-        plain = [j for j in group if j.batch_id is None]
-        keyed = [j for j in group if j.batch_id is not None]
-        if len(plain) > 1:
+        if len(group) > 1:
             try:
-                self.store.write(Bundle.concat([j.bundle for j in plain]))
-                for j in plain:
-                    self._finish(j, len(j.bundle))
-                plain = []
+                added = self.store.write_group([(j.bundle, j.batch_id) for j in group])
             except Exception:  # one bad bundle must not fail the others: retry one by one
-                log.warning("group commit failed; committing its %d bundles one by one", len(plain))
-        for j in plain + keyed:
+                log.warning("group commit failed; committing its %d bundles one by one", len(group))
+            else:
+                for j, n in zip(group, added, strict=True):
+                    self._finish(j, n)
+                return
+        for j in group:
             try:
                 self._finish(j, self.store.write(j.bundle, batch_id=j.batch_id))
             except Exception as err:

@@ -252,3 +252,69 @@ def test_a_state_without_reason_does_not_inherit_the_previous_reason(store: Duck
     assert (now["state"], now["reason"]) == (S.RUNNING, None)
     later = store.state_intervals([press], T0 + 2000, T0 + 3000).to_pylist()
     assert [(r["state"], r["reason"]) for r in later] == [(S.RUNNING, None)]
+
+
+def test_a_group_stores_each_batch_id_once_even_when_repeated_inside_it(
+    store: DuckDBStore,
+) -> None:
+    _, a, _ = ids(store)
+    one = Bundle(points=PointBatch.of([a], [T0], [1.0]))
+    two = Bundle(points=PointBatch.of([a], [T0 + 1], [2.0]))
+    assert store.write(one, batch_id="gw-1") == 1
+    added = store.write_group([(one, "gw-1"), (two, "gw-2"), (two, "gw-2"), (two, None)])
+    assert added == [0, 1, 0, 1]
+    assert store.points([a], T0, T0 + 10).to_pydict()["value"] == [1.0, 2.0, 2.0]
+
+
+def test_a_failing_group_stores_nothing_and_claims_no_batch_id(
+    store: DuckDBStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    press, a, _ = ids(store)
+
+    def fail(*_: object) -> int:
+        raise RuntimeError("disk full")
+
+    with monkeypatch.context() as m:
+        m.setattr(DuckDBStore, "_write_counts", staticmethod(fail))
+        with pytest.raises(RuntimeError, match="disk full"):
+            store.write_group(
+                [
+                    (Bundle(points=PointBatch.of([a], [T0], [1.0])), "gw-9"),
+                    (Bundle(counts=CountBatch.of([press], [T0], [1], [0])), None),
+                ]
+            )
+    assert store.points([a], T0, T0 + 10).num_rows == 0
+    assert store.write(Bundle(points=PointBatch.of([a], [T0], [1.0])), batch_id="gw-9") == 1
+
+
+def test_last_values_follow_the_latest_timestamp_not_arrival(store: DuckDBStore) -> None:
+    _, a, b = ids(store)
+    store.write(Bundle(points=PointBatch.of([a, b, a], [T0 + 5, T0, T0 + 9], [5.0, 1.0, 9.0])))
+    store.write(Bundle(points=PointBatch.of([a, b], [T0 + 1, T0 + 2], [1.0, 2.0])))  # a is late
+    got = store.last_values([a, b]).to_pydict()
+    assert dict(zip(got["series"], got["value"], strict=True)) == {a: 9.0, b: 2.0}
+
+
+def test_reorganize_resorts_closed_days_only_and_keeps_every_point(
+    store: DuckDBStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("kiln.store.duckdb.DIRECT_ROWS", 1)  # every batch straight to points
+    _, a, b = ids(store)
+    day = 86_400_000
+    d0 = T0 - T0 % day - 2 * day  # two whole days back, then today
+    # Hourly chunks, each sorted by series: the layout the backfill writes.
+    for hour in range(50):
+        t = np.arange(d0 + hour * 3_600_000, d0 + (hour + 1) * 3_600_000, 600_000)
+        store.write(
+            Bundle(points=PointBatch.of([a] * len(t) + [b] * len(t), np.r_[t, t], np.r_[t, -t]))
+        )
+    before = store.points([a, b], d0, d0 + 3 * day).to_pydict()
+    assert store.reorganize() == 2 * 24 * 6  # the first day: 6 points an hour, 2 series
+    assert store.reorganize() == 2 * 24 * 6  # the second day
+    assert store.reorganize() == 0  # the third is still open
+    assert store.points([a, b], d0, d0 + 3 * day).to_pydict() == before
+    first_day = store._query(
+        "SELECT series, ts FROM points WHERE ts < ? ORDER BY rowid", [d0 + day]
+    ).to_pydict()
+    pairs = list(zip(first_day["series"], first_day["ts"], strict=True))
+    assert pairs == sorted(pairs)  # one run per series, in time order
