@@ -60,9 +60,9 @@ def run(quick: bool) -> list[Figure]:
         rows = resorted = 0
         resort_s = 0.0
         for d in range(days):
-            # Each day plus an hour, so the day is closed (past the late-data grace) when the
+            # Each day plus two hours, so the day is closed (past the late-data grace) when the
             # store re-sorts it; the next call continues where this one stopped.
-            until = first_day + (d + 1) * DAY_MS + HOUR_MS
+            until = first_day + (d + 1) * DAY_MS + 2 * HOUR_MS
             log(f"size: backfilling day {d + 1}/{days}")
             rows += rt.simulator.catch_up(until)
             t1 = time.perf_counter()
