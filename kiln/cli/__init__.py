@@ -28,6 +28,7 @@ def main(verbose: bool) -> None:
     kiln demo       start the web app with a simulated factory city streaming live
     kiln serve      start the web app and API on your own assets (no simulator)
     kiln simulate   run the simulated city: backfill history or stream into a store
+    kiln ingest     run the configured protocol adapters (MQTT, Sparkplug, OPC UA, Modbus)
     kiln assets     import an asset file (TOML, YAML or JSON) into the store
     kiln config     show every setting with its default
     kiln broker     write Mosquitto users and ACLs from the device tokens
@@ -42,11 +43,12 @@ def main(verbose: bool) -> None:
 
 
 def _register() -> None:
-    from kiln.cli import assets, broker, config, serve, simulate
+    from kiln.cli import assets, broker, config, ingest, serve, simulate
 
     main.add_command(serve.demo)
     main.add_command(serve.serve)
     main.add_command(simulate.simulate)
+    main.add_command(ingest.ingest)
     main.add_command(assets.assets)
     main.add_command(config.config)
     main.add_command(broker.broker)

@@ -87,7 +87,7 @@ async def _live(rt: object) -> None:
     from kiln.runtime import Runtime
 
     assert isinstance(rt, Runtime)
-    await rt.start()
+    await rt.start(adapters=False)
     try:
         await asyncio.Event().wait()
     finally:

@@ -27,6 +27,7 @@ USERS = {  # user name: role, enterprise
     "acme": (Role.ENTERPRISE_ADMIN, "acme-auto"),
     "huamei": (Role.ENTERPRISE_VIEWER, "huamei-ceramics"),
     "analyst": (Role.CITY_ANALYST, None),
+    "cityadmin": (Role.CITY_ADMIN, None),
 }
 ClientFactory = Callable[[str | None], AbstractAsyncContextManager[httpx.AsyncClient]]
 
