@@ -27,6 +27,7 @@ from kiln.store.duckdb_dead_letters import (
     read_dead_letters,
     write_dead_letters,
 )
+from kiln.store.last_values import LastValues
 
 # A batch at least this large goes straight into the sorted table; smaller ones wait in
 # points_hot until compact() sorts them in (live streams send many small batches).
@@ -36,6 +37,7 @@ DAY_MS = 86_400_000
 LATE_GRACE_MS = 3_600_000
 RESORT_SLICE_ROWS = 4_000_000  # rows re-sorted per transaction: bounds memory and lock time
 SORTED_UNTIL_KEY = "store.sorted_until_ms"
+CLEAN_CLOSE_KEY = "store.closed_cleanly"
 POINTS_UNION = (
     "(SELECT series, ts, value FROM points UNION ALL SELECT series, ts, value FROM points_hot)"
 )
@@ -86,6 +88,9 @@ class DuckDBStore:
         self._db.execute(schema)
         seed_districts(self._db)
         self._catalog = load_catalog(self._db)
+        self._last = LastValues()
+        self._last.update(self._stored_last_values())
+        self.set_meta(CLEAN_CLOSE_KEY, "0")  # until close() says otherwise
         self.accounts = DuckDBAccounts(self._cursor, self._write_lock)
 
     # -- connections -------------------------------------------------------------------------
@@ -113,18 +118,24 @@ class DuckDBStore:
         one whose batch_id was already committed (or came earlier in the same group)."""
         with self._write_lock:
             con = self._cursor()
+            if all(bid is None and not (len(b.states) or len(b.counts)) for b, bid in items):
+                # Points alone are one INSERT, atomic by itself: skip the explicit transaction.
+                latest = self._write_points(con, Bundle.concat([b for b, _ in items]).points)
+                self._last.update(latest)
+                return [len(b) for b, _ in items]
             con.execute("BEGIN TRANSACTION")
             try:
                 fresh = self._claim_batch_ids(con, [bid for _, bid in items])
                 keep = [b for (b, bid), new in zip(items, fresh, strict=True) if new]
                 whole = Bundle.concat(keep) if keep else Bundle()
-                self._write_points(con, whole.points)
+                latest = self._write_points(con, whole.points)
                 self._write_states(con, whole)
                 self._write_counts(con, whole)
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
+            self._last.update(latest)
             return [len(b) if new else 0 for (b, _), new in zip(items, fresh, strict=True)]
 
     @staticmethod
@@ -168,26 +179,15 @@ class DuckDBStore:
                 con.unregister("_new_rows")
 
     @classmethod
-    def _write_points(cls, con: duckdb.DuckDBPyConnection, batch: PointBatch) -> int:
+    def _write_points(cls, con: duckdb.DuckDBPyConnection, batch: PointBatch) -> PointBatch:
+        """Append the points; return the latest point of each series, for the last values."""
         if not len(batch):
-            return 0
+            return batch
         table = "points" if len(batch) >= DIRECT_ROWS else "points_hot"
         if table == "points" and np.any(np.diff(batch.series) < 0):
             batch = batch.sorted()
         cls._insert(con, table, _arrow_points(batch))
-        # The last value per series is found in NumPy, so the upsert touches one row per series
-        # instead of grouping the whole batch in SQL (a quarter of the write's cost).
-        cls._insert(
-            con,
-            "series_last",
-            _arrow_points(batch.latest()),
-            how=(
-                "INSERT INTO series_last SELECT * FROM _new_rows "
-                "ON CONFLICT (series) DO UPDATE SET ts = excluded.ts, value = excluded.value "
-                "WHERE excluded.ts >= series_last.ts"
-            ),
-        )
-        return len(batch)
+        return batch.latest()
 
     @classmethod
     def _write_states(cls, con: duckdb.DuckDBPyConnection, bundle: Bundle) -> int:
@@ -236,6 +236,7 @@ class DuckDBStore:
                     "ORDER BY series, ts"
                 ).fetchall()
                 con.execute("DELETE FROM points_hot")
+                self._save_last_values(con)
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
@@ -328,12 +329,26 @@ class DuckDBStore:
 
     def last_values(self, series: Sequence[int] | None = None) -> pa.Table:
         """The latest (series, ts_ms, value) of each series (all series when None)."""
-        if series is None:
-            return self._query("SELECT series, ts AS ts_ms, value FROM series_last ORDER BY series")
-        return self._query(
-            "SELECT series, ts AS ts_ms, value FROM series_last "
-            "WHERE series IN (SELECT unnest(?::INTEGER[])) ORDER BY series",
-            [list(series)],
+        return self._last.table(series)
+
+    def _stored_last_values(self) -> PointBatch:
+        if self.get_meta(CLEAN_CLOSE_KEY) == "1":
+            t = self._query("SELECT series, ts, value FROM series_last")
+        else:
+            # A crash (or a file from before this table was kept this way): the saved values
+            # may be behind the points, so find them again from the points themselves.
+            t = self._query(
+                f"SELECT series, max(ts) AS ts, arg_max(value, ts) AS value FROM {POINTS_UNION} "
+                "GROUP BY series"
+            )
+        return PointBatch.of(t["series"], t["ts"], t["value"])
+
+    def _save_last_values(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._insert(
+            con,
+            "series_last",
+            self._last.table(),
+            how="INSERT OR REPLACE INTO series_last SELECT * FROM _new_rows",
         )
 
     def state_intervals(self, equipment: Sequence[int], start_ms: int, end_ms: int) -> pa.Table:
@@ -457,9 +472,14 @@ class DuckDBStore:
         return StorageStats(int(row[0]), int(row[1]), int(row[2]), int(row[3]), size)
 
     def close(self) -> None:
-        """Checkpoint and close the database."""
+        """Save the last values, checkpoint and close the database."""
         with self._write_lock:
             try:
+                con = self._cursor()
+                con.execute("BEGIN TRANSACTION")
+                self._save_last_values(con)
+                con.execute("INSERT OR REPLACE INTO meta VALUES (?, '1')", [CLEAN_CLOSE_KEY])
+                con.execute("COMMIT")
                 self._db.execute("CHECKPOINT")
             finally:
                 self._db.close()

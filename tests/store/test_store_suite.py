@@ -318,3 +318,30 @@ def test_reorganize_resorts_closed_days_only_and_keeps_every_point(
     ).to_pydict()
     pairs = list(zip(first_day["series"], first_day["ts"], strict=True))
     assert pairs == sorted(pairs)  # one run per series, in time order
+
+
+@pytest.mark.parametrize("how", ["close", "compact-then-close", "crash"])
+def test_last_values_survive_a_restart(tmp_path: Path, how: str) -> None:
+    store = DuckDBStore(tmp_path / "k.duckdb")
+    store.import_assets(small_city())
+    _, a, b = ids(store)
+    store.write(Bundle(points=PointBatch.of([a, a, b], [T0, T0 + 5, T0 + 1], [1.0, 5.0, 7.0])))
+    store.write(Bundle(points=PointBatch.of([a], [T0 + 2], [2.0])))  # late: not the last
+    if how == "compact-then-close":
+        store.compact()
+    if how == "crash":
+        store._db.close()  # no clean close: the saved last values are stale
+    else:
+        store.close()
+    again = DuckDBStore(tmp_path / "k.duckdb")
+    try:
+        got = again.last_values([a, b]).to_pydict()
+        assert dict(
+            zip(got["series"], zip(got["ts_ms"], got["value"], strict=True), strict=True)
+        ) == {
+            a: (T0 + 5, 5.0),
+            b: (T0 + 1, 7.0),
+        }
+        assert again.last_values().num_rows == 2
+    finally:
+        again.close()

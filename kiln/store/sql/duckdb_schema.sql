@@ -26,6 +26,8 @@ CREATE TABLE IF NOT EXISTS signals (
 CREATE TABLE IF NOT EXISTS points (series INTEGER NOT NULL, ts BIGINT NOT NULL, value DOUBLE);
 -- Small live batches land here and are moved into points, sorted, by compact().
 CREATE TABLE IF NOT EXISTS points_hot (series INTEGER NOT NULL, ts BIGINT NOT NULL, value DOUBLE);
+-- Last values live in memory and are saved here at compaction and on close (keeping them
+-- current on every write cost a quarter of the write); after a crash they are recomputed.
 CREATE TABLE IF NOT EXISTS series_last (series INTEGER PRIMARY KEY, ts BIGINT, value DOUBLE);
 CREATE TABLE IF NOT EXISTS states (
     equipment INTEGER NOT NULL, ts BIGINT NOT NULL, state TINYINT NOT NULL, reason VARCHAR);
