@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Section(BaseModel):
@@ -102,6 +102,19 @@ class OpcUaSettings(_Section):
     )
     robots: bool = Field(True, description="read OPC 40010 robot objects where present")
     reconnect_max_s: float = Field(30.0, gt=0, le=3600, description="longest reconnect backoff")
+
+    @model_validator(mode="after")
+    def _security_is_whole(self) -> OpcUaSettings:
+        if (self.security_mode == "None") != (self.security_policy == "None"):
+            raise ValueError(
+                f"security_policy {self.security_policy!r} and security_mode "
+                f"{self.security_mode!r} must both be None or both be set"
+            )
+        if self.security_mode != "None" and (self.certificate is None or self.private_key is None):
+            raise ValueError(
+                f"security_mode {self.security_mode!r} needs certificate and private_key"
+            )
+        return self
 
 
 class ModbusRegister(_Section):

@@ -75,3 +75,15 @@ def test_every_setting_is_in_the_readme() -> None:
     readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
     missing = [key for key, _, _ in describe_settings() if f"`{key}`" not in readme]
     assert missing == []
+
+
+def test_an_opcua_adapter_with_half_its_security_is_refused_by_name(tmp_path: Path) -> None:
+    conf = tmp_path / "kiln.toml"
+    conf.write_text(
+        '[[ingest.opcua]]\nname = "cell"\nendpoint = "opc.tcp://plc:4840"\n'
+        'enterprise = "acme-auto"\nsecurity_mode = "SignAndEncrypt"\n'
+        'security_policy = "Basic256Sha256"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match=r"ingest\.opcua\.0.*needs certificate and private_key"):
+        load_settings(conf, environ={})
