@@ -32,6 +32,7 @@ def main(verbose: bool) -> None:
     kiln assets     import an asset file (TOML, YAML or JSON) into the store
     kiln config     show every setting with its default
     kiln broker     write Mosquitto users and ACLs from the device tokens
+    kiln kpi        ISO 22400 KPIs per level and period: table, CSV or JSON
 
     Settings come from a TOML file (--config, or KILN_CONFIG) and KILN_* variables:
     KILN_SERVER__PORT=8080 overrides [server] port.
@@ -40,10 +41,13 @@ def main(verbose: bool) -> None:
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # pymodbus logs every failed connect and dumps packets on timeouts; the Modbus adapter
+    # logs a device going away and coming back once each.
+    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
 
 
 def _register() -> None:
-    from kiln.cli import assets, broker, config, ingest, serve, simulate
+    from kiln.cli import assets, broker, config, ingest, kpi, serve, simulate
 
     main.add_command(serve.demo)
     main.add_command(serve.serve)
@@ -52,6 +56,7 @@ def _register() -> None:
     main.add_command(assets.assets)
     main.add_command(config.config)
     main.add_command(broker.broker)
+    main.add_command(kpi.kpi)
 
 
 _register()

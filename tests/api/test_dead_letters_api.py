@@ -47,7 +47,7 @@ async def test_a_claim_on_another_enterprise_is_a_dead_letter(
     assert "claims enterprise 'huamei-ceramics'" in rows[0]["reason"]
 
 
-async def test_the_city_admin_sees_unattributed_letters_and_every_count_but_no_payload_of_an_enterprise(
+async def test_the_city_admin_sees_unattributed_letters_and_all_counts_not_enterprise_payloads(
     runtime: Runtime, clients: ClientFactory
 ) -> None:
     acme = runtime.catalog.enterprise_by_slug["acme-auto"]

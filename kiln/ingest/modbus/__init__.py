@@ -1,0 +1,1 @@
+"""Modbus TCP polling: plan and decode register reads (registers), and the poller (poller)."""
