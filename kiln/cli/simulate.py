@@ -33,6 +33,36 @@ from kiln.cli.options import config_option, settings_from
 @click.option(
     "--speed", type=float, default=None, help="Simulated seconds per real second when live."
 )
+@click.option(
+    "--protocol",
+    type=click.Choice(["mqtt", "sparkplug", "opcua", "modbus"]),
+    default=None,
+    help="Speak the city over a protocol instead of writing a store.",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="With --protocol: the broker (mqtt, sparkplug) or the address to serve on.",
+)
+@click.option(
+    "--port",
+    type=int,
+    default=None,
+    help="With --protocol: broker or server port (1883, 1883, 4840 or 5020 by default).",
+)
+@click.option(
+    "--only", multiple=True, metavar="SLUG", help="With --protocol: only these enterprises."
+)
+@click.option("--username", default="", help="With mqtt/sparkplug: the broker user.")
+@click.option("--password", default="", help="With mqtt/sparkplug: the broker password.")
+@click.option(
+    "--ingest-config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="With --protocol: write a settings file (and the city's assets beside it) that "
+    "connects `kiln serve --config FILE` to this simulator.",
+)
 def simulate(
     config_path: Path | None,
     data: Path | None,
@@ -41,10 +71,39 @@ def simulate(
     seed: int | None,
     live: bool,
     speed: float | None,
+    protocol: str | None,
+    host: str,
+    port: int | None,
+    only: tuple[str, ...],
+    username: str,
+    password: str,
+    ingest_config: Path | None,
 ) -> None:
     """Run the simulated factory city into the store: backfill history fast, then (with --live)
-    stream in real time until Ctrl-C. Protocol speakers (MQTT, OPC UA, ...) come later."""
+    stream in real time until Ctrl-C.
+
+    With --protocol it writes no store: it publishes the city to an MQTT broker as UNS JSON
+    (mqtt) or as Sparkplug B edge nodes (sparkplug), or serves it as OPC UA or Modbus TCP
+    servers (opcua, modbus), in real time, until Ctrl-C.
+    """
     from kiln.runtime import build_runtime
+
+    if protocol is not None:
+        from kiln.cli.simulate_protocols import speak
+
+        speak(
+            protocol,
+            host=host,
+            port=port,
+            seed=7 if seed is None else seed,
+            enterprises=40 if enterprises is None else enterprises,
+            only=only,
+            speed=1.0 if speed is None else speed,
+            username=username,
+            password=password,
+            ingest_config=ingest_config,
+        )
+        return
 
     sim = {
         k: v
