@@ -29,7 +29,16 @@ from benchmarks.common import (
     write_json,
 )
 
-ORDER = ("store_write", "chart_query", "http_ingest", "size", "backfill", "demo_memory")
+ORDER = (
+    "store_write",
+    "chart_query",
+    "http_ingest",
+    "lineproto_ingest",
+    "size",
+    "backfill",
+    "demo_memory",
+    "kpi_oee",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
