@@ -34,6 +34,7 @@ ORDER = (
     "chart_query",
     "http_ingest",
     "lineproto_ingest",
+    "mqtt_ingest",
     "size",
     "backfill",
     "demo_memory",

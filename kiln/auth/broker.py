@@ -82,6 +82,11 @@ def mosquitto_conf(folder: str, port: int = 1883) -> str:
             "allow_anonymous false",
             f"password_file {folder}/passwd",
             f"acl_file {folder}/acl",
+            # MQTT 3.1.1 clients get 20 unacknowledged QoS 1 messages by default: too few for
+            # a subscriber that acknowledges after each batch commit. And hold what arrives
+            # while an ingest worker restarts, instead of dropping past 1,000.
+            "max_inflight_messages 1000",
+            "max_queued_messages 100000",
             "",
         ]
     )
