@@ -39,6 +39,7 @@ ORDER = (
     "backfill",
     "demo_memory",
     "kpi_oee",
+    "kpi_store",
 )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
@@ -19,9 +20,19 @@ from kiln.auth.roles import Permission
 from kiln.domain.assets import Enterprise, Equipment, Signal
 from kiln.domain.catalog import AssetCatalog
 from kiln.domain.industries import key_industry_of
+from kiln.domain.product_runs import ProductChange, check_cycle, check_product
 from kiln.domain.states import STATE_NAMES
-from kiln.errors import Forbidden, NotFound
+from kiln.errors import BadInput, Forbidden, NotFound
+from kiln.kpi.rollup import Level
+from kiln.kpi_service import KpiRequest, KpiService, ParetoRow, Period
+from kiln.kpi_service.rows import enterprises_per_group, only_columns, suppress_small_groups
 from kiln.store.base import MAX_CHART_POINTS, Store
+
+CITY_LEVELS = (Level.INDUSTRY, Level.DISTRICT, Level.CITY)
+CONSENTED_LEVELS = (Level.LINE, Level.ENTERPRISE)
+OEE_INDICATOR = "oee"  # the consent that shows the city one enterprise's OEE (indicators.py)
+# What the "oee" consent shows: OEE, its factors, and how much of the time had data.
+OEE_COLUMNS = ("oee", "availability", "effectiveness", "quality_ratio", "data_coverage")
 
 
 class Access:
@@ -185,3 +196,210 @@ class Access:
             "by_industry": dict(by_industry),
             "equipment_by_state": dict(by_state),
         }
+
+    # -- KPIs (ISO 22400) --------------------------------------------------------------------
+
+    def kpi_scope(
+        self, level: Level, enterprise: str | None, line: str | None = None, *, address: str = ""
+    ) -> KpiScope:
+        """The equipment a KPI request may sum, and how its rows are shown.
+
+        An enterprise user gets any level inside its own enterprise (404 for another). A city
+        role gets industry, district and city roll-ups (small groups suppressed), and one
+        enterprise's OEE by line or enterprise only with its consent, audited.
+        """
+        if self.who.may(Permission.READ_OWN_DATA):
+            if level in CITY_LEVELS:
+                raise Forbidden(
+                    "industry, district and city roll-ups are the city's; an enterprise sees "
+                    "equipment, station, line, site and enterprise",
+                    where="query: level",
+                )
+            ent = self.own_enterprise(enterprise or self._own_slug())
+            return KpiScope(self._kpi_equipment(ent, line), "own", ent)
+        self.require(Permission.READ_CITY_AGGREGATES)
+        if level in CITY_LEVELS:
+            if enterprise or line:
+                raise Forbidden(
+                    "a roll-up covers the whole city; one enterprise needs its consent at "
+                    "level enterprise or line",
+                    where="query: enterprise",
+                )
+            return KpiScope(sorted(self.catalog.equipment), "city", None)
+        if not enterprise or level not in CONSENTED_LEVELS:
+            raise Forbidden(
+                "a city role sees one enterprise's OEE by line or enterprise only with its "
+                "consent: name it with enterprise=",
+                where="query: enterprise" if not enterprise else "query: level",
+            )
+        eid = self.catalog.enterprise_by_slug.get(enterprise)
+        if eid is None:
+            raise NotFound(f"no enterprise {enterprise!r}", where="query: enterprise")
+        self.city_read(eid, OEE_INDICATOR, address=address)
+        ent = self.catalog.enterprises[eid]
+        return KpiScope(self._kpi_equipment(ent, line), "consent", ent)
+
+    def kpi_table(
+        self,
+        service: KpiService,
+        req: KpiRequest,
+        *,
+        enterprise: str | None = None,
+        line: str | None = None,
+        address: str = "",
+    ) -> pa.Table:
+        """KPI rows the caller may see (see `kpi_scope`): own rows whole; city roll-ups with
+        groups of fewer than `kpi.min_enterprises` suppressed; a consenting enterprise's OEE
+        columns only."""
+        scope = self.kpi_scope(req.level, enterprise, line, address=address)
+        table = service.table(self.catalog, scope.equipment, req, self.now_ms)
+        if scope.mode == "city":
+            groups = enterprises_per_group(self.catalog, scope.equipment, req.level)
+            return suppress_small_groups(table, groups, service.settings.min_enterprises)
+        if scope.mode == "consent":
+            return only_columns(table, OEE_COLUMNS)
+        return table
+
+    def kpi_pareto(
+        self,
+        service: KpiService,
+        req: KpiRequest,
+        *,
+        enterprise: str | None = None,
+        line: str | None = None,
+    ) -> tuple[Period, list[ParetoRow]]:
+        """Downtime by reason of the caller's own enterprise (or one of its lines) over the
+        request's periods, as one span."""
+        self.require(Permission.READ_OWN_DATA)
+        ent = self.own_enterprise(enterprise or self._own_slug())
+        ids = self._kpi_equipment(ent, line)
+        found = [
+            p
+            for _, periods in service.period_groups(self.catalog, ids, req, self.now_ms)
+            for p in periods
+        ]
+        if not found:
+            raise BadInput("the window has not begun yet", where="query: start")
+        first, last = min(found, key=lambda p: p.start_ms), max(found, key=lambda p: p.end_ms)
+        label = first.label if first == last else f"{first.label} – {last.label}"
+        span = Period(first.start_ms, last.end_ms, label, first.shift if first == last else "")
+        return span, service.pareto(self.catalog, ids, span, self.now_ms)
+
+    def product_changes(self, enterprise: str | None, end_ms: int) -> pa.Table:
+        """The product runs recorded for the caller's own enterprise, up to end_ms."""
+        self.require(Permission.READ_OWN_DATA)
+        ent = self.own_enterprise(enterprise or self._own_slug())
+        ids = [q.id for q in self.catalog.equipment_of_enterprise(ent.id)]
+        return self.store.product_changes(ids, end_ms)
+
+    def record_product_change(
+        self,
+        enterprise: str | None,
+        *,
+        product: str,
+        start_ms: int,
+        line: str | None = None,
+        equipment: str | None = None,
+        ideal_cycle_s: float | dict[str, float] | None = None,
+        address: str = "",
+    ) -> list[ProductChange]:
+        """An enterprise admin records a product change on one of its lines (every equipment
+        of the line) or on one equipment, with the product's ideal cycle; audited."""
+        self.require(Permission.MANAGE_OWN_ASSETS)
+        ent = self.own_enterprise(enterprise or self._own_slug())
+        if (line is None) == (equipment is None):
+            raise BadInput("name either a line or an equipment", where="body: line")
+        name = check_product(product, where="body: product")
+        if equipment is not None:
+            targets = [self._own_equipment(ent, equipment)]
+            line_id = self.catalog.line_of(targets[0].id).id
+        else:
+            assert line is not None
+            line_id = self._own_line(ent, line)
+            targets = self._line_equipment(line_id)
+        cycles = self._cycles_for(targets, ideal_cycle_s)
+        changes = [
+            ProductChange(
+                q.id, start_ms, name, cycles.get(q.id), ent.id, line_id, self.now_ms, self.who.name
+            )
+            for q in targets
+        ]
+        self.store.write_product_changes(changes)
+        self.store.accounts.audit(
+            ts_ms=self.now_ms,
+            actor=self.who.name,
+            role=self.who.role.value,
+            enterprise_id=ent.id,
+            action="product_change",
+            target=name,
+            detail=f"{len(changes)} equipment from {start_ms}",
+            address=address,
+        )
+        return changes
+
+    def _own_slug(self) -> str:
+        own = self.catalog.enterprises.get(self.who.enterprise_id or -1)
+        if own is None:
+            raise NotFound("the caller has no enterprise", where="query: enterprise")
+        return own.slug
+
+    def _own_line(self, ent: Enterprise, line: str) -> int:
+        """A line of the enterprise by id or slug; 404 naming the parameter otherwise."""
+        found = [
+            ln.id
+            for ln in self.catalog.lines.values()
+            if ln.enterprise_id == ent.id and (str(ln.id) == line or ln.slug == line)
+        ]
+        if not found:
+            raise NotFound(f"no line {line!r}", where="line")
+        if len(found) > 1:
+            raise BadInput(f"line {line!r} is on several sites: give its id", where="line")
+        return found[0]
+
+    def _own_equipment(self, ent: Enterprise, equipment: str) -> Equipment:
+        eid = (
+            int(equipment)
+            if equipment.isdigit()
+            else self.catalog.equipment_by_path.get((ent.id, equipment))
+        )
+        q = self.catalog.equipment.get(eid) if eid is not None else None
+        if q is None or q.enterprise_id != ent.id:
+            raise NotFound(f"no equipment {equipment!r}", where="body: equipment")
+        return q
+
+    def _line_equipment(self, line_id: int) -> list[Equipment]:
+        stations = {s.id for s in self.catalog.stations.values() if s.line_id == line_id}
+        return sorted(
+            (q for q in self.catalog.equipment.values() if q.station_id in stations),
+            key=lambda q: q.id,
+        )
+
+    def _kpi_equipment(self, ent: Enterprise, line: str | None) -> list[int]:
+        if line is None:
+            return sorted(q.id for q in self.catalog.equipment_of_enterprise(ent.id))
+        return [q.id for q in self._line_equipment(self._own_line(ent, line))]
+
+    def _cycles_for(
+        self, targets: list[Equipment], cycle: float | dict[str, float] | None
+    ) -> dict[int, float | None]:
+        if not isinstance(cycle, dict):
+            value = check_cycle(cycle, where="body: ideal_cycle_s")
+            return {q.id: value for q in targets}
+        by_slug = {q.slug: q.id for q in targets}
+        out: dict[int, float | None] = {}
+        for slug, seconds in cycle.items():
+            if slug not in by_slug:
+                raise BadInput(
+                    f"{slug!r} is not an equipment of this change", where="body: ideal_cycle_s"
+                )
+            out[by_slug[slug]] = check_cycle(seconds, where=f"body: ideal_cycle_s.{slug}")
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class KpiScope:
+    """The equipment a KPI request sums; mode: own rows, a city roll-up, or consented rows."""
+
+    equipment: list[int]
+    mode: str
+    enterprise: Enterprise | None

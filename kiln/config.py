@@ -13,10 +13,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from kiln.config_ingest import IngestSettings
+from kiln.domain.templates import TEMPLATES
 from kiln.errors import ConfigError
+from kiln.kpi.time_model import DEFAULT_MICRO_STOP_MS
 
 ENV_PREFIX = "KILN_"
 
@@ -66,6 +68,47 @@ class SecuritySettings(_Section):
     max_batch_items: int = Field(100_000, ge=1, description="points+states+counts in one batch")
 
 
+StateKey = Literal["running", "idle", "setup", "down_fault", "planned_down"]
+ElementKey = Literal["apt", "adot", "aust", "adet", "pdot"]
+
+
+class KpiSettings(_Section):
+    """ISO 22400 KPIs: the time model's rules, and limits on what one request may compute."""
+
+    micro_stop_s: float = Field(
+        DEFAULT_MICRO_STOP_MS / 1000,
+        ge=0,
+        le=3600,
+        description="stops shorter than this stay in production time as minor stops",
+    )
+    micro_stop_s_by_template: dict[str, float] = Field(
+        default_factory=dict,
+        description="micro-stop threshold per equipment template, e.g. {press = 60}",
+    )
+    mapping: dict[str, dict[StateKey, ElementKey]] = Field(
+        default_factory=dict,
+        description="per template, the time element a state counts as, e.g. "
+        '[kpi.mapping.injection_moulding] idle = "adet"',
+    )
+    min_enterprises: int = Field(
+        3, ge=1, le=100, description="city roll-ups of fewer enterprises are suppressed"
+    )
+    max_windows: int = Field(
+        1_200, ge=1, le=10_000, description="most windows (days, shifts) one request computes"
+    )
+
+    @field_validator("micro_stop_s_by_template", "mapping")
+    @classmethod
+    def _known_templates(cls, value: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(value) - set(TEMPLATES))
+        if unknown:
+            raise ValueError(f"unknown template {unknown[0]!r}; known: {', '.join(TEMPLATES)}")
+        for key, seconds in value.items():
+            if isinstance(seconds, float) and not 0 <= seconds <= 3600:
+                raise ValueError(f"{key}: {seconds} s is not within 0..3600 s")
+        return value
+
+
 class Settings(_Section):
     """All of Kiln's settings."""
 
@@ -74,6 +117,7 @@ class Settings(_Section):
     store: StoreSettings = StoreSettings()
     simulator: SimulatorSettings = SimulatorSettings()
     ingest: IngestSettings = IngestSettings()
+    kpi: KpiSettings = KpiSettings()
     assets: list[Path] = Field(default_factory=list, description="asset files loaded at start")
 
 

@@ -29,6 +29,7 @@ def main(verbose: bool) -> None:
     kiln serve      start the web app and API on your own assets (no simulator)
     kiln simulate   run the simulated city: backfill history or stream into a store
     kiln ingest     run the configured protocol adapters (MQTT, Sparkplug, OPC UA, Modbus)
+    kiln import     load a CSV of telemetry (wide or long) into the store
     kiln assets     import an asset file (TOML, YAML or JSON) into the store
     kiln config     show every setting with its default
     kiln broker     write Mosquitto users and ACLs from the device tokens
@@ -47,12 +48,13 @@ def main(verbose: bool) -> None:
 
 
 def _register() -> None:
-    from kiln.cli import assets, broker, config, ingest, kpi, serve, simulate
+    from kiln.cli import assets, broker, config, import_csv, ingest, kpi, serve, simulate
 
     main.add_command(serve.demo)
     main.add_command(serve.serve)
     main.add_command(simulate.simulate)
     main.add_command(ingest.ingest)
+    main.add_command(import_csv.import_csv)
     main.add_command(assets.assets)
     main.add_command(config.config)
     main.add_command(broker.broker)

@@ -8,8 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from kiln.domain.assets import FOSHAN_DISTRICTS, check_slug
+from kiln.domain.assets import (
+    BREAKS,
+    FOSHAN_DISTRICTS,
+    HOLIDAYS,
+    SHIFT_PATTERNS,
+    WORKDAYS,
+    SiteCalendar,
+    check_slug,
+)
 from kiln.domain.industries import validate_code
 from kiln.domain.templates import TEMPLATES
 from kiln.errors import BadInput
@@ -96,6 +105,32 @@ def _enterprise(item: dict[str, Any], where: str) -> dict[str, Any]:
     }
 
 
+def _timezone(site: dict[str, Any], where: str) -> str:
+    zone: str = _get(site, "timezone", str, where, "Asia/Shanghai")
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise BadInput(f"unknown time zone {zone!r}", where=f"{where}.timezone") from None
+    return zone
+
+
+def _calendar(site: dict[str, Any], where: str) -> SiteCalendar:
+    """The site's shift calendar keys (shifts, workdays, holidays, breaks), each checked."""
+    default = SiteCalendar()
+    keys = {}
+    for key, allowed in (
+        ("shifts", SHIFT_PATTERNS),
+        ("workdays", tuple(WORKDAYS)),
+        ("holidays", HOLIDAYS),
+        ("breaks", BREAKS),
+    ):
+        value = _get(site, key, str, where, getattr(default, key))
+        if value not in allowed:
+            raise BadInput(f"{value!r} is not one of {', '.join(allowed)}", where=f"{where}.{key}")
+        keys[key] = value
+    return SiteCalendar(**keys)
+
+
 def parse_asset_document(doc: object, *, where: str = "assets") -> AssetTree:
     """Validate a document and flatten it; raise BadInput naming the first bad item's path."""
     if not isinstance(doc, dict):
@@ -111,7 +146,8 @@ def parse_asset_document(doc: object, *, where: str = "assets") -> AssetTree:
                 "enterprise": e["slug"],
                 "slug": _slug(site, w),
                 "name": _get(site, "name", str, w, site.get("slug")),
-                "timezone": _get(site, "timezone", str, w, "Asia/Shanghai"),
+                "timezone": _timezone(site, w),
+                "calendar": _calendar(site, w),
             }
             tree.sites.append(s)
             for lp, line in _children(site, "lines", sp):

@@ -65,15 +65,62 @@ class Enterprise:
     name_zh: str = ""
 
 
+# A site's shift calendar, as an asset document writes it (domain.md 1.6): which shifts run,
+# on which weekdays, whether Chinese public holidays are off, and how breaks are booked.
+SHIFT_PATTERNS = ("1x8", "2x12", "3x8", "24h")
+WORKDAYS = {"mon-fri": (5, 6), "mon-sat": (6,), "all": ()}  # name: local weekdays off (Mon = 0)
+HOLIDAYS = ("cn", "none")
+BREAKS = ("pdot", "pbt")  # breaks booked as planned down time, or left in planned busy time
+
+
+@dataclass(frozen=True, slots=True)
+class SiteCalendar:
+    """The calendar keys of a site; the default plans around the clock, every day.
+
+    >>> SiteCalendar.parse("2x12/mon-sat/cn/pdot")
+    SiteCalendar(shifts='2x12', workdays='mon-sat', holidays='cn', breaks='pdot')
+    >>> SiteCalendar("3x8").text
+    '3x8/all/none/pdot'
+    """
+
+    shifts: str = "24h"
+    workdays: str = "all"
+    holidays: str = "none"
+    breaks: str = "pdot"
+
+    def __post_init__(self) -> None:
+        for key, value, allowed in (
+            ("shifts", self.shifts, SHIFT_PATTERNS),
+            ("workdays", self.workdays, tuple(WORKDAYS)),
+            ("holidays", self.holidays, HOLIDAYS),
+            ("breaks", self.breaks, BREAKS),
+        ):
+            if value not in allowed:
+                raise ValueError(f"{key}: {value!r} is not one of {', '.join(allowed)}")
+
+    @property
+    def text(self) -> str:
+        """The stored form: the four keys joined by '/'."""
+        return "/".join((self.shifts, self.workdays, self.holidays, self.breaks))
+
+    @classmethod
+    def parse(cls, text: str | None) -> SiteCalendar:
+        """From the stored form; None or '' is the default (around the clock)."""
+        if not text:
+            return cls()
+        return cls(*text.split("/"))
+
+
 @dataclass(frozen=True, slots=True)
 class Site:
-    """A plant of an enterprise, with the time zone its shifts are kept in."""
+    """A plant of an enterprise, with the time zone its shifts are kept in, and its calendar."""
 
     id: int
     enterprise_id: int
     slug: str
     name: str
     timezone: str = "Asia/Shanghai"
+    calendar: SiteCalendar = SiteCalendar()
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,9 @@ from typing import Any
 
 from kiln.domain.assets import FOSHAN_DISTRICTS
 from kiln.domain.templates import template
+from kiln.simulator.fleet import SUNDAY_OFF_SHARE
 from kiln.simulator.names import BRANDS, DISTRICT_WEIGHTS, INDUSTRY_CODES, TRADES
+from kiln.simulator.noise import stable_key
 from kiln.simulator.recipes import COBOT, RECIPES, LineRecipe, StationRecipe, Unit
 
 KEY_TRADES = ("ceramics", "automobile", "appliances", "electronics")
@@ -46,7 +48,7 @@ def build_city(seed: int = 7, enterprises: int = 40) -> dict[str, Any]:
     docs = []
     for i, (trade, district) in enumerate(zip(trades, districts, strict=True)):
         brand = BRANDS[order[i % len(BRANDS)]]
-        docs.append(_enterprise(trade, district, brand, i // len(BRANDS), rng))
+        docs.append(_enterprise(seed, trade, district, brand, i // len(BRANDS), rng))
     return {"enterprises": docs}
 
 
@@ -66,8 +68,32 @@ def _spread(trades: list[str], rng: random.Random) -> list[str]:
     return districts
 
 
+def site_calendar(seed: int, enterprise: str) -> dict[str, str]:
+    """The calendar keys of an enterprise's plant, as the simulator runs it (`shifts`): two
+    12-hour shifts with meal breaks, every day or with Sundays off, through public holidays.
+
+    The Sunday rule is the fleet's (`fleet.SUNDAY_OFF_SHARE`, keyed by seed and enterprise), so
+    the KPI calendar and the simulated states agree.
+
+    >>> site_calendar(7, "acme")["shifts"]
+    '2x12'
+    """
+    rests = stable_key(seed, enterprise, "calendar") % 1000 < SUNDAY_OFF_SHARE * 1000
+    return {
+        "shifts": "2x12",
+        "workdays": "mon-sat" if rests else "all",
+        "holidays": "none",
+        "breaks": "pdot",
+    }
+
+
 def _enterprise(
-    trade: str, district: str, brand: tuple[str, str], round_: int, rng: random.Random
+    seed: int,
+    trade: str,
+    district: str,
+    brand: tuple[str, str],
+    round_: int,
+    rng: random.Random,
 ) -> dict[str, Any]:
     code = _pick(INDUSTRY_CODES[trade], rng)
     kind = "sanitary" if code == "3072" else trade
@@ -97,6 +123,7 @@ def _enterprise(
                 "slug": "plant-1",
                 "name": f"{brand_en} {d.name_en} plant",
                 "timezone": "Asia/Shanghai",
+                **site_calendar(seed, slug),
                 "lines": lines,
             }
         ],

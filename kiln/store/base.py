@@ -12,6 +12,7 @@ from kiln.auth.accounts import Accounts
 from kiln.domain.batches import Bundle
 from kiln.domain.catalog import AssetCatalog
 from kiln.domain.dead_letters import DeadLetter
+from kiln.domain.product_runs import ProductChange
 
 MAX_CHART_POINTS = 2_000
 
@@ -191,4 +192,42 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Flush and release the database."""
+        ...
+
+    # -- KPIs (kiln.kpi_service) -------------------------------------------------------------
+
+    def state_changes(
+        self, equipment: Sequence[int], start_ms: int, end_ms: int, *, reasons: bool = False
+    ) -> pa.Table:
+        """(equipment, ts_ms, state[, reason]) of every state change in [start_ms, end_ms),
+        plus each equipment's last change before start_ms (the state in force), in no order."""
+        ...
+
+    def count_sums(
+        self, equipment: Sequence[int], start_ms: int, end_ms: int, cuts_ms: Sequence[int]
+    ) -> pa.Table:
+        """(equipment, ts_ms, good, scrap) over [start_ms, end_ms), summed into pieces that no
+        cut in cuts_ms splits, each stamped with a time inside its piece."""
+        ...
+
+    def energy_sums(
+        self,
+        series: Sequence[int],
+        start_ms: int,
+        end_ms: int,
+        cuts_ms: Sequence[int],
+        *,
+        max_hold_ms: int = 300_000,
+    ) -> pa.Table:
+        """(series, ts_ms, energy_kwh) from power series in kW (sample and hold, at most
+        max_hold_ms), summed like count_sums."""
+        ...
+
+    def write_product_changes(self, changes: Sequence[ProductChange]) -> int:
+        """Keep product changes; one at an (equipment, start_ms) already kept replaces it."""
+        ...
+
+    def product_changes(self, equipment: Sequence[int], end_ms: int) -> pa.Table:
+        """(equipment, start_ms, product, ideal_cycle_s, enterprise_id, line_id, recorded_ms,
+        recorded_by) of the changes starting before end_ms, by equipment and start."""
         ...

@@ -18,6 +18,7 @@ from kiln.domain.asset_document import parse_asset_document
 from kiln.domain.batches import Bundle, PointBatch
 from kiln.domain.catalog import AssetCatalog
 from kiln.domain.dead_letters import DeadLetter
+from kiln.domain.product_runs import ProductChange
 from kiln.errors import Unavailable
 from kiln.store.base import MAX_CHART_POINTS, StorageStats, bucket_width_ms
 from kiln.store.duckdb_accounts import DuckDBAccounts
@@ -26,6 +27,13 @@ from kiln.store.duckdb_dead_letters import (
     read_dead_letter_counts,
     read_dead_letters,
     write_dead_letters,
+)
+from kiln.store.duckdb_kpi import (
+    read_count_sums,
+    read_energy_sums,
+    read_product_changes,
+    read_state_changes,
+    write_product_changes,
 )
 from kiln.store.last_values import LastValues
 
@@ -483,3 +491,48 @@ class DuckDBStore:
                 self._db.execute("CHECKPOINT")
             finally:
                 self._db.close()
+
+    # -- KPIs (kiln.store.duckdb_kpi) --------------------------------------------------------
+
+    def state_changes(
+        self, equipment: Sequence[int], start_ms: int, end_ms: int, *, reasons: bool = False
+    ) -> pa.Table:
+        """State changes in the window plus the state in force at its start, in no order."""
+        return read_state_changes(self._cursor(), equipment, start_ms, end_ms, reasons=reasons)
+
+    def count_sums(
+        self, equipment: Sequence[int], start_ms: int, end_ms: int, cuts_ms: Sequence[int]
+    ) -> pa.Table:
+        """Good and scrap summed into pieces that no cut splits."""
+        return read_count_sums(self._cursor(), equipment, start_ms, end_ms, cuts_ms)
+
+    def energy_sums(
+        self,
+        series: Sequence[int],
+        start_ms: int,
+        end_ms: int,
+        cuts_ms: Sequence[int],
+        *,
+        max_hold_ms: int = 300_000,
+    ) -> pa.Table:
+        """kWh from power series, summed into pieces that no cut splits."""
+        return read_energy_sums(
+            self._cursor(), series, start_ms, end_ms, cuts_ms, max_hold_ms=max_hold_ms
+        )
+
+    def write_product_changes(self, changes: Sequence[ProductChange]) -> int:
+        """Keep product changes atomically (a same-time change of an equipment replaces)."""
+        with self._write_lock:
+            con = self._cursor()
+            con.execute("BEGIN TRANSACTION")
+            try:
+                n = write_product_changes(con, changes)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        return n
+
+    def product_changes(self, equipment: Sequence[int], end_ms: int) -> pa.Table:
+        """Product changes of the equipment starting before end_ms."""
+        return read_product_changes(self._cursor(), equipment, end_ms)

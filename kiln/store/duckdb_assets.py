@@ -9,7 +9,16 @@ import duckdb
 import pyarrow as pa
 
 from kiln.domain.asset_document import AssetTree
-from kiln.domain.assets import FOSHAN_DISTRICTS, Enterprise, Equipment, Line, Signal, Site, Station
+from kiln.domain.assets import (
+    FOSHAN_DISTRICTS,
+    Enterprise,
+    Equipment,
+    Line,
+    Signal,
+    Site,
+    SiteCalendar,
+    Station,
+)
 from kiln.domain.catalog import AssetCatalog
 from kiln.domain.templates import TEMPLATES
 
@@ -36,7 +45,10 @@ def load_catalog(con: duckdb.DuckDBPyConnection) -> AssetCatalog:
                 "FROM enterprises"
             )
         ),
-        (Site(*r) for r in rows("SELECT id, enterprise_id, slug, name, timezone FROM sites")),
+        (
+            Site(r[0], r[1], r[2], r[3], r[4], SiteCalendar.parse(r[5]))
+            for r in rows("SELECT id, enterprise_id, slug, name, timezone, calendar FROM sites")
+        ),
         (Line(*r) for r in rows("SELECT id, enterprise_id, site_id, slug, name, area FROM lines")),
         (
             Station(*r)
@@ -97,7 +109,16 @@ def upsert_tree(con: duckdb.DuckDBPyConnection, tree: AssetTree, cat: AssetCatal
         )
     for s in tree.sites:
         eid = ent_ids(s["enterprise"])
-        site_rows.append((site_ids((eid, s["slug"])), eid, s["slug"], s["name"], s["timezone"]))
+        site_rows.append(
+            (
+                site_ids((eid, s["slug"])),
+                eid,
+                s["slug"],
+                s["name"],
+                s["timezone"],
+                s["calendar"].text,
+            )
+        )
     for ln in tree.lines:
         eid = ent_ids(ln["enterprise"])
         sid = site_ids((eid, ln["site"]))

@@ -68,6 +68,13 @@ def requests(runtime: Runtime) -> list[tuple[str, str, dict[str, Any] | None, se
         ("GET", f"/api/v1/last?series={sid}", None, ACME),
         ("GET", "/api/v1/city/summary", None, CITY | ACME | {"huamei_admin"}),
         ("POST", "/api/v1/ingest", batch, {"acme_admin", "acme_device"}),
+        (
+            "POST",
+            "/api/v2/write?org=o&bucket=b",
+            None,
+            {"acme_admin", "acme_device", "huamei_admin"},
+        ),
+        ("POST", "/write?db=plant", None, {"acme_admin", "acme_device", "huamei_admin"}),
         ("POST", "/api/v1/assets", acme_doc, {"acme_admin", "city_admin"}),
         ("GET", "/api/v1/tokens", None, SIGNED_IN),
         ("POST", "/api/v1/tokens", {"name": "ci"}, SIGNED_IN - {"acme_device"}),
@@ -88,6 +95,20 @@ def requests(runtime: Runtime) -> list[tuple[str, str, dict[str, Any] | None, se
         ("GET", "/api/v1/audit", None, {"city_admin", "acme_admin", "huamei_admin"}),
         ("GET", "/api/v1/consents", None, SIGNED_IN - {"acme_device"}),
         ("PUT", "/api/v1/consents/oee", None, {"acme_admin", "huamei_admin"}),
+        ("GET", "/api/v1/kpi?level=line&window=day", None, ACME | {"huamei_admin"}),
+        # acme-auto consented to "oee" a row above, so the city may read its lines' OEE.
+        ("GET", "/api/v1/kpi?level=line&enterprise=acme-auto", None, ACME | CITY),
+        ("GET", "/api/v1/kpi?level=equipment&enterprise=acme-auto", None, ACME),
+        ("GET", "/api/v1/kpi?level=district&window=day", None, CITY),
+        ("GET", "/api/v1/kpi/pareto?window=day", None, ACME | {"huamei_admin"}),
+        ("GET", "/api/v1/kpi/trend?bucket=day", None, ACME | {"huamei_admin"}),
+        ("GET", "/api/v1/kpi/product-runs", None, ACME | {"huamei_admin"}),
+        (
+            "POST",
+            "/api/v1/kpi/product-runs",
+            {"enterprise": "acme-auto", "line": "tandem-a", "product": "door", "start_ms": 1},
+            {"acme_admin"},
+        ),
     ]
 
 

@@ -9,6 +9,8 @@ CREATE TABLE IF NOT EXISTS enterprises (
     district VARCHAR, industry_code VARCHAR, robot_maker BOOLEAN);
 CREATE TABLE IF NOT EXISTS sites (
     id INTEGER PRIMARY KEY, enterprise_id INTEGER, slug VARCHAR, name VARCHAR, timezone VARCHAR);
+-- A site's shift calendar: shifts/workdays/holidays/breaks (NULL: around the clock).
+ALTER TABLE sites ADD COLUMN IF NOT EXISTS calendar VARCHAR;
 CREATE TABLE IF NOT EXISTS lines (
     id INTEGER PRIMARY KEY, enterprise_id INTEGER, site_id INTEGER, slug VARCHAR, name VARCHAR,
     area VARCHAR);
@@ -64,3 +66,10 @@ CREATE TABLE IF NOT EXISTS dead_letter_counts (
     adapter VARCHAR NOT NULL, source VARCHAR NOT NULL, enterprise_id INTEGER NOT NULL,
     n BIGINT NOT NULL, last_ms BIGINT, last_reason VARCHAR,
     PRIMARY KEY (adapter, source, enterprise_id));
+-- Product runs: from start_ms on the equipment makes this product, ideally in pri_s seconds
+-- a unit (NULL: the product's last known cycle on that equipment, else unknown). A product
+-- change on a line is one row per equipment of the line.
+CREATE TABLE IF NOT EXISTS product_runs (
+    equipment INTEGER NOT NULL, start_ms BIGINT NOT NULL, product VARCHAR NOT NULL,
+    pri_s DOUBLE, enterprise_id INTEGER NOT NULL, line_id INTEGER, recorded_ms BIGINT,
+    recorded_by VARCHAR, PRIMARY KEY (equipment, start_ms));
