@@ -35,6 +35,7 @@ ORDER = (
     "http_ingest",
     "lineproto_ingest",
     "mqtt_ingest",
+    "sparkplug_ingest",
     "size",
     "backfill",
     "demo_memory",

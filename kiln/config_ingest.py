@@ -61,6 +61,12 @@ class SparkplugSettings(BrokerSettings):
     auto_register: list[str] = Field(
         default_factory=list, description="enterprises whose births create equipment and signals"
     )
+    reorder_timeout_s: float = Field(
+        2.0, gt=0, le=60, description="how long a seq gap may wait before a rebirth request"
+    )
+    rebirth_every_s: float = Field(
+        5.0, gt=0, le=3600, description="at most one rebirth request per edge node in this time"
+    )
 
 
 class OpcUaNode(_Section):

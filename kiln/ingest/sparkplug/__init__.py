@@ -1,0 +1,1 @@
+"""Sparkplug B 3.0: Kiln's primary host application (``host.SparkplugHost``) and its codec."""
