@@ -123,8 +123,8 @@ class SparkplugHost:
         self.adapter = f"{self.kind}:{cfg.name}"
         # The settings may not name these yet: domain.md 3.4's defaults then.
         self.rules = rules or SessionRules(
-            reorder_timeout_ms=int(getattr(cfg, "reorder_timeout_s", 2.0) * 1000),
-            rebirth_every_ms=int(getattr(cfg, "rebirth_every_s", 5.0) * 1000),
+            reorder_timeout_ms=int(cfg.reorder_timeout_s * 1000),
+            rebirth_every_ms=int(cfg.rebirth_every_s * 1000),
         )
         self.state_topic = state_topic(cfg.host_id)
         self.nodes: dict[tuple[str, str], EdgeNode] = {}
