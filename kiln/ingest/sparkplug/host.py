@@ -121,7 +121,6 @@ class SparkplugHost:
         self.cfg = cfg
         self.name = cfg.name
         self.adapter = f"{self.kind}:{cfg.name}"
-        # The settings may not name these yet: domain.md 3.4's defaults then.
         self.rules = rules or SessionRules(
             reorder_timeout_ms=int(cfg.reorder_timeout_s * 1000),
             rebirth_every_ms=int(cfg.rebirth_every_s * 1000),
