@@ -23,7 +23,7 @@ from asyncua.ua.uaerrors import UaError
 from kiln.config_ingest import OpcUaFolder, OpcUaSettings
 from kiln.domain.batches import Bundle
 from kiln.ingest.opcua.browse import Child, children, folder_variables, parse_node_id
-from kiln.ingest.opcua.connection import Backoff, check_settings, new_client
+from kiln.ingest.opcua.connection import Backoff, new_client
 from kiln.ingest.opcua.decode import decode
 from kiln.ingest.opcua.refusals import Refusals
 from kiln.ingest.opcua.robotics import robot_targets
@@ -58,7 +58,6 @@ class OpcUaAdapter:
     kind = "opcua"
 
     def __init__(self, cfg: OpcUaSettings) -> None:
-        check_settings(cfg)
         self.cfg = cfg
         self.name = cfg.name
         self.attempts = 0  # connection attempts since start

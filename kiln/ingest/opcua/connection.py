@@ -8,7 +8,6 @@ from asyncua.crypto import security_policies, uacrypto
 from cryptography import x509
 
 from kiln.config_ingest import OpcUaSettings
-from kiln.errors import ConfigError
 
 REQUEST_TIMEOUT_S = 5.0  # one service call; also bounds a connect to a silent host
 WATCHDOG_S = 1.0  # asyncua reads ServerStatus this often: how fast a dead server is noticed
@@ -21,24 +20,6 @@ MODES = {
     "Sign": ua.MessageSecurityMode.Sign,
     "SignAndEncrypt": ua.MessageSecurityMode.SignAndEncrypt,
 }
-
-
-def check_settings(cfg: OpcUaSettings) -> None:
-    """Refuse security settings that cannot work together, naming the key."""
-    where = f"ingest.opcua[{cfg.name}]"
-    secured = cfg.security_mode != "None"
-    if secured != (cfg.security_policy != "None"):
-        raise ConfigError(
-            f"security_policy {cfg.security_policy!r} and security_mode {cfg.security_mode!r} "
-            "must both be None or both be set",
-            where=f"{where}.security_mode",
-        )
-    if secured:
-        for key in ("certificate", "private_key"):
-            if getattr(cfg, key) is None:
-                raise ConfigError(
-                    f"required with security_mode {cfg.security_mode!r}", where=f"{where}.{key}"
-                )
 
 
 def certificate_uri(cert: x509.Certificate) -> str | None:
