@@ -24,6 +24,7 @@ from kiln.config_ingest import ModbusSettings
 from kiln.domain.catalog import AssetCatalog
 from kiln.domain.dead_letters import DeadLetter
 from kiln.errors import ConfigError
+from kiln.ingest.backoff import Backoff
 from kiln.ingest.modbus.readings import Readings, check_role
 from kiln.ingest.modbus.registers import (
     BIT_TABLES,
@@ -35,7 +36,7 @@ from kiln.ingest.modbus.registers import (
     plan_reads,
     width,
 )
-from kiln.ingest.modbus.schedule import Backoff, next_slot
+from kiln.ingest.modbus.schedule import next_slot
 from kiln.ingest.sink import Sink
 
 log = logging.getLogger(__name__)

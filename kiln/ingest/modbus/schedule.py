@@ -1,4 +1,4 @@
-"""When to poll and when to retry: fixed poll slots without drift, and capped backoff."""
+"""When to poll: fixed poll slots without drift (retries wait by kiln.ingest.backoff)."""
 
 from __future__ import annotations
 
@@ -17,26 +17,3 @@ def next_slot(previous: float, now: float, period: float) -> float:
     """
     missed = max(0, math.floor((now - previous) / period))
     return previous + (missed + 1) * period
-
-
-class Backoff:
-    """Exponential delays from ``first`` doubling up to ``cap``; `reset` after a success.
-
-    >>> b = Backoff(first=0.5, cap=3.0)
-    >>> [b.next() for _ in range(5)]
-    [0.5, 1.0, 2.0, 3.0, 3.0]
-    """
-
-    def __init__(self, *, first: float, cap: float) -> None:
-        self.first, self.cap = min(first, cap), cap
-        self._delay = self.first
-
-    def next(self) -> float:
-        """The delay to wait now; the following one doubles."""
-        delay = self._delay
-        self._delay = min(delay * 2, self.cap)
-        return delay
-
-    def reset(self) -> None:
-        """Start again from the first delay."""
-        self._delay = self.first

@@ -22,8 +22,9 @@ from asyncua.ua.uaerrors import UaError
 
 from kiln.config_ingest import OpcUaFolder, OpcUaSettings
 from kiln.domain.batches import Bundle
+from kiln.ingest.backoff import Backoff
 from kiln.ingest.opcua.browse import Child, children, folder_variables, parse_node_id
-from kiln.ingest.opcua.connection import Backoff, new_client
+from kiln.ingest.opcua.connection import new_client
 from kiln.ingest.opcua.decode import decode
 from kiln.ingest.opcua.refusals import Refusals
 from kiln.ingest.opcua.robotics import robot_targets

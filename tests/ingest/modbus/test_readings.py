@@ -9,8 +9,9 @@ import pytest
 from kiln.config_ingest import ModbusRegister
 from kiln.domain.batches import Bundle
 from kiln.domain.states import EquipmentState
+from kiln.ingest.backoff import Backoff
 from kiln.ingest.modbus.readings import Readings, Refused, check_role, count_delta
-from kiln.ingest.modbus.schedule import Backoff, next_slot
+from kiln.ingest.modbus.schedule import next_slot
 
 EQ = 7
 
