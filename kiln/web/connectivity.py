@@ -9,6 +9,8 @@ from fastapi.responses import HTMLResponse
 
 from kiln.access import Access
 from kiln.errors import Forbidden
+from kiln.ingest.sparkplug.host import SparkplugHost
+from kiln.ingest.sparkplug.mapping import enterprise_slug
 from kiln.runtime import Runtime
 from kiln.web.deps import RuntimeDep
 from kiln.web.pages import forbidden
@@ -33,6 +35,7 @@ def connectivity_page(rt: Runtime, access: Access) -> dict[str, Any]:
             }
         )
     return {
+        "edge_nodes": _edge_nodes(rt, access),
         "adapters": [
             {"name": f"{a.kind}:{a.name}", "refused": rt.sink.refused[f"{a.kind}:{a.name}"]}
             for a in rt.adapters
@@ -44,6 +47,36 @@ def connectivity_page(rt: Runtime, access: Access) -> dict[str, Any]:
         "letters": letters,
         "city_view": access.who.role.is_city,
     }
+
+
+def _edge_nodes(rt: Runtime, access: Access) -> list[dict[str, Any]]:
+    """The Sparkplug edge nodes of the viewer's enterprise (of every enterprise for the city
+    admin: a node's status is not production data)."""
+    who = access.who
+    out = []
+    for a in rt.adapters:
+        if not isinstance(a, SparkplugHost):
+            continue
+        for n in a.edge_nodes():
+            slug = enterprise_slug(n.group, a.cfg.enterprises)
+            eid = rt.catalog.enterprise_by_slug.get(slug)
+            if who.role.is_city or (eid is not None and who.owns(eid)):
+                out.append(
+                    {
+                        "adapter": f"{a.kind}:{a.name}",
+                        "group": n.group,
+                        "node": n.node,
+                        "online": n.online,
+                        "stale": n.stale,
+                        "bd_seq": n.bd_seq,
+                        "devices": sum(n.devices.values()),
+                        "devices_all": len(n.devices),
+                        "last_seen_ms": n.last_seen_ms,
+                        "rebirths": n.rebirths_requested,
+                        "gaps": n.sequence_gaps,
+                    }
+                )
+    return out
 
 
 @router.get("/connectivity", response_class=HTMLResponse)

@@ -56,3 +56,25 @@ async def test_a_city_analyst_is_not_shown_the_page(clients: ClientFactory) -> N
     async with clients("analyst") as c:
         r = await c.get("/connectivity")
     assert r.status_code == 403
+
+
+async def test_sparkplug_edge_nodes_are_listed_to_their_enterprise(
+    runtime: Runtime, clients: ClientFactory
+) -> None:
+    from kiln.config_ingest import SparkplugSettings
+    from kiln.ingest.sparkplug.edge_node import EdgeNode
+    from kiln.ingest.sparkplug.host import SparkplugHost
+
+    host = SparkplugHost(SparkplugSettings(name="plant"))
+    for group, node in (("acme-auto.nanhai-1.press", "tandem-a"), ("huamei-ceramics.p1", "kiln-1")):
+        host.nodes[(group, node)] = EdgeNode(group, node, group.split(".")[0], host.rules)
+    runtime.adapters.append(host)
+    async with clients("acme") as c:
+        html = (await c.get("/connectivity")).text
+    nodes = html.split('id="node-table"')[1].split("</table>")[0]
+    assert "acme-auto.nanhai-1.press/tandem-a" in nodes
+    assert "offline" in nodes  # never born: no session
+    assert "huamei" not in nodes
+    async with clients("cityadmin") as c:
+        html = (await c.get("/connectivity")).text
+    assert "huamei-ceramics.p1/kiln-1" in html
