@@ -6,6 +6,7 @@ import time
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 
 from kiln.access import Access
 from kiln.auth.principal import Principal
@@ -20,8 +21,8 @@ CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_runtime(request: Request) -> Runtime:
-    """The runtime the app was built with."""
+async def get_runtime(request: Request) -> Runtime:
+    """The runtime the app was built with (async: a sync dependency costs a thread hop)."""
     rt: Runtime = request.app.state.runtime
     return rt
 
@@ -62,15 +63,21 @@ def authenticate(request: Request, rt: Runtime) -> Principal:
     return who
 
 
-def get_principal(request: Request, rt: RuntimeDep) -> Principal:
-    """The authenticated caller."""
-    return authenticate(request, rt)
+async def get_principal(request: Request, rt: RuntimeDep) -> Principal:
+    """The authenticated caller.
+
+    A bearer token is checked on the event loop (verified tokens are cached, so it is a
+    dictionary lookup nearly always); a session cookie reads the store, in a worker thread.
+    """
+    if request.headers.get("authorization"):
+        return authenticate(request, rt)
+    return await run_in_threadpool(authenticate, request, rt)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def get_access(rt: RuntimeDep, who: PrincipalDep) -> Access:
+async def get_access(rt: RuntimeDep, who: PrincipalDep) -> Access:
     """The caller's scoped view of the store."""
     return Access(rt.store, who, now_ms=rt.clock.now_ms())
 

