@@ -11,7 +11,6 @@ import asyncio
 import logging
 import queue
 import threading
-import time
 from dataclasses import dataclass, field
 
 from kiln.domain.batches import Bundle
@@ -21,9 +20,6 @@ from kiln.store.base import Store
 log = logging.getLogger(__name__)
 
 GROUP_ROWS = 200_000  # rows per group commit: large enough to amortise, small for latency
-# A small bundle waits this long for others to join its commit: each commit costs a few
-# milliseconds whatever its size, so many small ones (HTTP batches, MQTT batches) must share.
-LINGER_S = 0.01
 
 
 @dataclass(slots=True)
@@ -92,10 +88,11 @@ class StoreWriter:
                 return
             group = [job]
             rows = len(job.bundle)
-            until = time.monotonic() + LINGER_S
+            # What queued while the last commit ran shares this one (no waiting for more: a
+            # writer that keeps up commits at once, one that falls behind groups by itself).
             while rows < GROUP_ROWS:
                 try:
-                    nxt = self._queue.get(timeout=max(0.0, until - time.monotonic()))
+                    nxt = self._queue.get_nowait()
                 except queue.Empty:
                     break
                 if nxt is None:

@@ -80,7 +80,22 @@ def test_a_good_batch_becomes_columns(catalog: AssetCatalog) -> None:
             "not an integer",
         ),
         ({"equipment": "press-1", "signal": "tonnage", "ts": 0, "v": "hot"}, "v", "not a number"),
-        ({"equipment": "press-1", "signal": "tonnage", "ts": 0, "v": True}, "v", "not a number"),
+        ({"equipment": "press-1", "signal": "tonnage", "ts": 0, "v": None}, "v", "not a number"),
+        (
+            {"equipment": "press-1", "signal": "tonnage", "ts": 2**70, "v": 1},
+            "ts",
+            "out of range",
+        ),
+        (
+            {"equipment": "press-1", "signal": "tonnage", "ts": [0, 2**70], "v": [1, 2]},
+            "ts",
+            "must be an integer",
+        ),
+        (
+            {"equipment": "press-1", "signal": "tonnage", "ts": [0, 1], "v": [1, "hot"]},
+            "v",
+            "must be a number",
+        ),
         (
             {"equipment": "press-1", "signal": "tonnage", "ts": [0, 1], "v": [1]},
             "ts",
@@ -223,3 +238,38 @@ def test_every_finite_value_round_trips(values: list[float]) -> None:
     )
     assert out.rejects == []
     np.testing.assert_array_equal(out.bundle.points.value, np.array(values))
+
+
+def test_booleans_are_stored_as_one_and_zero_as_on_every_other_path(
+    catalog: AssetCatalog,
+) -> None:
+    t = NOW_MS - 10_000
+    out = decode(
+        batch(
+            points=[
+                {"equipment": "press-1", "signal": "tonnage", "ts": [t, t + 1], "v": [True, 0]},
+                {"equipment": "press-1", "signal": "lube_temp", "ts": t, "v": False},
+            ]
+        ),
+        catalog,
+        now_ms=NOW_MS,
+    )
+    assert out.rejects == []
+    assert out.bundle.points.value.tolist() == [1.0, 0.0, 0.0]
+
+
+def test_a_refused_list_leaves_nothing_behind_for_the_next_items(catalog: AssetCatalog) -> None:
+    t = NOW_MS - 10_000
+    out = decode(
+        batch(
+            points=[
+                {"equipment": "press-1", "signal": "tonnage", "ts": [t, t + 1], "v": [1, "x"]},
+                {"equipment": "press-1", "signal": "lube_temp", "ts": [t + 2], "v": [7]},
+            ]
+        ),
+        catalog,
+        now_ms=NOW_MS,
+    )
+    # A value left over from the refused item would misalign the columns (ValueError) or
+    # shift the next item's timestamps into a bogus reject.
+    assert [r.where() for r in out.rejects] == ["points[0].v"]
