@@ -64,6 +64,50 @@ def _lookup(ids: I64, equipment: I64) -> tuple[I64, NDArray[np.bool_]]:
     return rank, known
 
 
+def sorted_runs(
+    ids: I64, equipment: I64, start_ms: I64, end_ms: I64, label: I8, span: tuple[int, int]
+) -> Ranked | None:
+    """`coalesce(resolve(clip(...)))` of rows that need neither clipping nor resolving: sorted
+    by (equipment, start), disjoint, non-empty, inside span and of equipment in ids (as the
+    store's intervals come). A run starts wherever the label changes or a gap opens; its level
+    is the label of its first row, so labels that map one-to-one to levels (state codes) give
+    the same runs. None for any other rows: take the general way then.
+
+    >>> r = sorted_runs(np.array([4, 9]), np.array([4, 4, 9]), np.array([0, 5, 0]),
+    ...                 np.array([5, 9, 3]), np.int8([1, 1, 1]), (0, 10))
+    >>> r.rank.tolist(), r.start_ms.tolist(), r.end_ms.tolist()
+    ([0, 1], [0, 0], [9, 3])
+    """
+    n = len(equipment)
+    if n < 2 or int(start_ms.min()) < span[0] or int(end_ms.max()) > span[1]:
+        return None
+    if not bool((end_ms > start_ms).all()) or not bool((equipment[1:] >= equipment[:-1]).all()):
+        return None
+    heads = np.flatnonzero(equipment[1:] != equipment[:-1]) + 1
+    # Where a row starts before the previous one ends, it must be another equipment's.
+    over = np.flatnonzero(start_ms[1:] < end_ms[:-1]) + 1
+    if len(over) and not bool(np.isin(over, heads, assume_unique=True).all()):
+        return None
+    block_rank, known = _lookup(ids, equipment[np.concatenate([[0], heads])])
+    if not known.all():
+        return None
+    new = label[1:] != label[:-1]
+    new |= start_ms[1:] != end_ms[:-1]
+    new[heads - 1] = True
+    bounds = np.concatenate([[0], heads, [n]])
+    if new.all():  # nothing to join: the rows are the runs
+        return Ranked(np.repeat(block_rank, np.diff(bounds)), start_ms, end_ms, label)
+    last = np.flatnonzero(new)  # each run's last row, but for the last run's
+    first = np.empty(len(last) + 1, dtype=np.intp)
+    first[0] = 0
+    np.add(last, 1, out=first[1:])
+    end = np.empty(len(first), dtype=end_ms.dtype)
+    np.take(end_ms, last, out=end[:-1])
+    end[-1] = end_ms[-1]
+    rank = np.repeat(block_rank, np.diff(np.searchsorted(first, bounds)))
+    return Ranked(rank, start_ms.take(first), end, label.take(first))
+
+
 def clip(rows: Ranked, start_ms: int, end_ms: int) -> Ranked:
     """The intervals cut to [start_ms, end_ms); empty ones dropped.
 

@@ -9,6 +9,7 @@ quantities, the roll-up to a level, the KPIs. `table.to_pylist()` gives dict row
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future
 from typing import Any
 
 import numpy as np
@@ -67,7 +68,7 @@ def totals_table(totals: Totals, window: tuple[int, int]) -> pa.Table:
     cols["energy_kwh"] = pa.array(totals.energy_kwh, pa.float64(), from_pandas=True)
     kpi = kpis(totals)
     for name, col in kpi.items():
-        cols[name] = pa.array(col.values(), pa.float64())
+        cols[name] = pa.array(col.value, pa.float64(), from_pandas=True)  # NaN: null
     cols["undefined"] = _notes(kpi, "reason", n)
     cols["flags"] = _notes(kpi, "flag", n)
     return pa.table(cols)
@@ -75,16 +76,17 @@ def totals_table(totals: Totals, window: tuple[int, int]) -> pa.Table:
 
 def _notes(kpi: Mapping[str, KpiColumn], attr: str, n: int) -> list[str]:
     """Per row, 'kpi: text' for every KPI with a reason (or flag), joined by '; '."""
-    out = []
-    for i in range(n):
-        parts = [f"{name}: {getattr(c, attr)[i]}" for name, c in kpi.items() if getattr(c, attr)[i]]
-        out.append("; ".join(parts))
-    return out
+    parts: list[list[str]] = [[] for _ in range(n)]
+    for name, c in kpi.items():
+        text = getattr(c, attr)
+        for i in np.flatnonzero(text != "").tolist():  # only the rows with a note
+            parts[i].append(f"{name}: {text[i]}")
+    return ["; ".join(p) for p in parts]
 
 
 def kpi_table(
     states: pa.Table | StateIntervals,
-    counts: pa.Table | Counts,
+    counts: pa.Table | Counts | Future[pa.Table],
     catalog: AssetCatalog,
     *,
     windows: Sequence[tuple[int, int]],
@@ -92,23 +94,27 @@ def kpi_table(
     equipment: Sequence[int] | None = None,
     calendars: Mapping[int, ShiftCalendar] | None = None,
     cycles: IdealCycles | None = None,
-    energy: EnergyReadings | None = None,
+    energy: EnergyReadings | Future[EnergyReadings] | None = None,
     rules: TimeModelRules | None = None,
 ) -> pa.Table:
     """KPIs of every row of a level for every window (e.g. a month, or each of its shifts).
 
     equipment: which equipment to include (default: all in the catalogue). calendars: shift
     calendar by site id; a site without one, and equipment of a continuous template (a roller
-    kiln), is planned around the clock. cycles: PRI steps (default: the catalogue's).
+    kiln), is planned around the clock. cycles: PRI steps (default: the catalogue's). counts
+    and energy may be futures (read on another thread): they are waited for only after the
+    time model.
     """
     ids = np.array(sorted(equipment if equipment is not None else catalog.equipment), np.int64)
     st = states if isinstance(states, StateIntervals) else StateIntervals.from_arrow(states)
-    ct = counts if isinstance(counts, Counts) else Counts.from_arrow(counts)
     cycles = cycles if cycles is not None else IdealCycles.from_catalog(catalog)
     first = min((w[0] for w in windows), default=0)
     last = max((w[1] for w in windows), default=0)
     plan = equipment_plan(catalog, ids, calendars or {}, first - DAY_MS, last + DAY_MS)
     elements = time_elements_by_window(st, plan, windows, equipment=ids, rules=rules)
+    counts = counts.result() if isinstance(counts, Future) else counts
+    ct = counts if isinstance(counts, Counts) else Counts.from_arrow(counts)
+    energy = energy.result() if isinstance(energy, Future) else energy
     parts = []
     for (w0, w1), el in zip(windows, elements, strict=True):
         q = sum_counts(ct, start_ms=w0, end_ms=w1, equipment=ids, cycles=cycles)
@@ -132,9 +138,14 @@ def equipment_plan(
     end_ms: int,
 ) -> EquipmentPlan:
     """Planned time of each equipment from its site's calendar over [start_ms, end_ms)."""
-    by_calendar: dict[ShiftCalendar, list[int]] = {}
+    # Equipment is grouped by site first (a cheap key), then sites by equal calendars, so
+    # that each calendar is hashed once per site and worked out once.
+    by_site: dict[tuple[int | None, bool], list[int]] = {}
     for e in ids.tolist():
-        by_calendar.setdefault(_calendar_of(catalog, e, calendars), []).append(e)
+        by_site.setdefault(_site_key(catalog, e), []).append(e)
+    by_calendar: dict[ShiftCalendar, list[int]] = {}
+    for key, eqs in by_site.items():
+        by_calendar.setdefault(_calendar_of(catalog, key, calendars), []).extend(eqs)
     return EquipmentPlan.concat(
         [
             EquipmentPlan.broadcast(eqs, cal.planned_time(start_ms, end_ms))
@@ -143,16 +154,24 @@ def equipment_plan(
     )
 
 
-def _calendar_of(
-    catalog: AssetCatalog, e: int, calendars: Mapping[int, ShiftCalendar]
-) -> ShiftCalendar:
+def _site_key(catalog: AssetCatalog, e: int) -> tuple[int | None, bool]:
+    """The site of an equipment (None if it has none) and whether its template runs
+    continuously (a roller kiln), which is what picks its calendar."""
     eq = catalog.equipment.get(e)
     station = catalog.stations.get(eq.station_id) if eq else None
     line = catalog.lines.get(station.line_id) if station else None
     site = catalog.sites.get(line.site_id) if line else None
     template = TEMPLATES.get(eq.template) if eq else None
+    return (site.id if site else None, template is not None and template.continuous)
+
+
+def _calendar_of(
+    catalog: AssetCatalog, key: tuple[int | None, bool], calendars: Mapping[int, ShiftCalendar]
+) -> ShiftCalendar:
+    site_id, continuous = key
+    site = catalog.sites.get(site_id) if site_id is not None else None
     if site is None:
         return ShiftCalendar.continuous()
-    if template is not None and template.continuous:
+    if continuous:
         return ShiftCalendar.continuous(site.timezone)
     return calendars.get(site.id) or ShiftCalendar.continuous(site.timezone)

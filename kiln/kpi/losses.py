@@ -53,7 +53,9 @@ def six_big_losses(el: TimeElements, q: Quantities) -> dict[str, KpiColumn]:
         _minutes("quality_loss_min", (q.ideal_s - q.ideal_good_s) / S_PER_MIN),
         _minutes("fully_productive_min", q.ideal_good_s / S_PER_MIN),
     ]
-    why = count_reason("no ideal cycle time (PRI) for {n} of {m} units", q.unrated, q.produced)
+    why = count_reason(
+        "no ideal cycle time (PRI) for {n} of {m} units", q.unrated, q.produced, where=q.unrated > 0
+    )
     rated = ("reduced_speed_min", "speed_loss_min", "quality_loss_min", "fully_productive_min")
     out = {}
     for c in cols:

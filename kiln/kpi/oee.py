@@ -44,8 +44,11 @@ def check_rows(el: TimeElements, q: Quantities) -> None:
 
 def _unrated(k: KpiColumn, q: Quantities) -> KpiColumn:
     """Undefined where some output had no ideal cycle time."""
-    why = count_reason("no ideal cycle time (PRI) for {n} of {m} units", q.unrated, q.produced)
-    return k.undefined_where(q.unrated > 0, why)
+    unrated = q.unrated > 0
+    why = count_reason(
+        "no ideal cycle time (PRI) for {n} of {m} units", q.unrated, q.produced, where=unrated
+    )
+    return k.undefined_where(unrated, why)
 
 
 def availability(el: TimeElements) -> KpiColumn:

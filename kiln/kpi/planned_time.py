@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 from kiln.kpi.interval_sets import I64, Ranked, check_intervals, clip, rank_of, resolve
 
 BOOL = NDArray[np.bool_]
+F64 = NDArray[np.float64]
 _BUSY, _DOWN = 1, 2  # levels: planned down time wins where it overlaps planned busy time
 
 
@@ -97,19 +98,21 @@ class EquipmentPlan:
 
 @dataclass(frozen=True, slots=True)
 class CalendarMeasure:
-    """Cumulative POT and PDOT per equipment rank, to measure any [a, b) in O(log n).
+    """Cumulative POT, PDOT and PBT per equipment rank, to measure any [a, b) of any rank.
 
-    Pieces are keyed `rank * span + (t - origin)`, so one sorted array serves every equipment
-    and the difference of two lookups of one rank counts only that rank's pieces.
+    Each is a continuous piecewise-linear function of the key `rank * span + (t - origin)`,
+    cumulated over the ranks in turn (so the difference of two lookups of one rank counts only
+    that rank's pieces), given by its values where a piece starts or ends. `np.interp` evaluates
+    it in one pass over the queries, fastest when they are sorted (as runs are), and exactly:
+    keys and sums are integers far below 2**53.
     """
 
     origin_ms: int
     span_ms: int
-    key_start: I64
-    key_end: I64
-    pot_before_ms: I64
-    pdot_before_ms: I64
-    down: BOOL
+    key: F64
+    pot_at: F64
+    pdot_at: F64
+    pbt_at: F64
     pot_total_ms: I64
     pdot_total_ms: I64
 
@@ -123,27 +126,57 @@ class CalendarMeasure:
         span = end_ms - start_ms + 1
         rows = resolve(clip(rows, start_ms, end_ms), span)
         length = rows.end_ms - rows.start_ms
-        down = rows.level == _DOWN
+        down = length * (rows.level == _DOWN)
         key_start = rows.rank * span + (rows.start_ms - start_ms)
-        # A zero-length sentinel in front lets every lookup land on some piece.
+        # Breakpoints: each piece's start and end, with the sums before and after it. Where
+        # one piece ends as the next starts both points agree, and one is dropped (interp
+        # wants strictly increasing keys).
+        key = _interleave(key_start, key_start + length)
+        pot = _interleave(_before(length), np.cumsum(length))
+        pdot = _interleave(_before(down), np.cumsum(down))
+        keep = np.ones(len(key), dtype=bool)
+        keep[1:] = key[1:] != key[:-1]
+        if not len(key):  # no planned time at all: every sum is 0 everywhere
+            key = pot = pdot = np.zeros(1, dtype=np.int64)
+            keep = np.ones(1, dtype=bool)
         return cls(
             origin_ms=start_ms,
             span_ms=span,
-            key_start=np.concatenate([[-1], key_start]).astype(np.int64),
-            key_end=np.concatenate([[-1], key_start + length]).astype(np.int64),
-            pot_before_ms=_before(length),
-            pdot_before_ms=_before(length * down),
-            down=np.concatenate([[False], down]),
+            key=key[keep].astype(np.float64),
+            pot_at=pot[keep].astype(np.float64),
+            pdot_at=pdot[keep].astype(np.float64),
+            pbt_at=(pot - pdot)[keep].astype(np.float64),
             pot_total_ms=_per_rank(rows.rank, length, len(ids)),
-            pdot_total_ms=_per_rank(rows.rank, length * down, len(ids)),
+            pdot_total_ms=_per_rank(rows.rank, down, len(ids)),
         )
+
+    def _key(self, rank: I64, t_ms: I64) -> F64:
+        """Where each (rank, time) lies on the functions' axis; built in place, in float64
+        (exact for these integers) as interp wants it."""
+        x = rank.astype(np.float64)
+        x *= self.span_ms
+        x += t_ms
+        x -= self.origin_ms
+        return x
+
+    def pbt_before(self, rank: I64, t_ms: I64) -> F64:
+        """PBT of each rank's calendar before t_ms (cumulated; only differences of one rank
+        mean anything), as exact float64."""
+        return np.interp(self._key(rank, t_ms), self.key, self.pbt_at)
+
+    def pdot_before(self, rank: I64, t_ms: I64) -> F64:
+        """PDOT of each rank's calendar before t_ms, like `pbt_before`."""
+        return np.interp(self._key(rank, t_ms), self.key, self.pdot_at)
+
+    def pot_before(self, rank: I64, t_ms: I64) -> F64:
+        """POT of each rank's calendar before t_ms, like `pbt_before`."""
+        return np.interp(self._key(rank, t_ms), self.key, self.pot_at)
 
     def upto(self, rank: I64, t_ms: I64) -> tuple[I64, I64]:
         """POT and PDOT of each rank's calendar before t_ms (globally cumulated; difference two)."""
-        x = rank * self.span_ms + (t_ms - self.origin_ms)
-        j = np.searchsorted(self.key_start, x, side="right") - 1
-        inside = np.clip(x - self.key_start[j], 0, self.key_end[j] - self.key_start[j])
-        return self.pot_before_ms[j] + inside, self.pdot_before_ms[j] + inside * self.down[j]
+        x = self._key(rank, t_ms)
+        pot, pdot = np.interp(x, self.key, self.pot_at), np.interp(x, self.key, self.pdot_at)
+        return _exact(pot), _exact(pdot)
 
     def split(self, rank: I64, start_ms: I64, end_ms: I64) -> tuple[I64, I64, I64]:
         """The outside-POT, PDOT and PBT milliseconds of each interval [start_ms, end_ms).
@@ -154,23 +187,29 @@ class CalendarMeasure:
         [[10], [5], [10]]
         """
         pot_a, pdot_a = self.upto(rank, start_ms)
-        # Where an interval ends as the next one of its rank starts, the lookup is shared.
-        pot_b, pdot_b = np.empty_like(pot_a), np.empty_like(pdot_a)
-        pot_b[:-1], pdot_b[:-1] = pot_a[1:], pdot_a[1:]
-        own = np.ones(len(rank), dtype=bool)
-        own[:-1] = (end_ms[:-1] != start_ms[1:]) | (rank[:-1] != rank[1:])
-        rest = np.flatnonzero(own)
-        pot_b[rest], pdot_b[rest] = self.upto(rank[rest], end_ms[rest])
+        pot_b, pdot_b = self.upto(rank, end_ms)
         pot, pdot = pot_b - pot_a, pdot_b - pdot_a
         return (end_ms - start_ms) - pot, pdot, pot - pdot
 
 
-def _before(length: I64) -> I64:
-    """Sum of the lengths before each piece, behind a leading 0 for the sentinel."""
-    out = np.zeros(len(length) + 1, dtype=np.int64)
-    if len(length) > 1:
-        out[2:] = np.cumsum(length[:-1])
+def _interleave(a: I64, b: I64) -> I64:
+    """a[0], b[0], a[1], b[1], ..."""
+    out = np.empty(2 * len(a), dtype=np.int64)
+    out[0::2], out[1::2] = a, b
     return out
+
+
+def _before(length: I64) -> I64:
+    """Sum of the lengths before each piece."""
+    out = np.zeros(len(length), dtype=np.int64)
+    if len(length) > 1:
+        out[1:] = np.cumsum(length[:-1])
+    return out
+
+
+def _exact(x: F64) -> I64:
+    """Integer-valued float64 (sums of milliseconds) back to int64."""
+    return np.rint(x).astype(np.int64)
 
 
 def _per_rank(rank: I64, value: I64, n: int) -> I64:

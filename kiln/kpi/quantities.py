@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from kiln.kpi.ideal_cycle import F64, IdealCycles
-from kiln.kpi.interval_sets import I64, rank_of
+from kiln.kpi.interval_sets import I64
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,23 +135,13 @@ def sum_counts(
     rows = _in_window(counts, start_ms, end_ms)
     if not _sorted_by_equipment(rows):
         rows = _take(rows, np.argsort(rows.equipment, kind="stable"))
-    heads = _block_heads(rows.equipment)
-    block_eq = rows.equipment[heads]
-    block_rank, known = rank_of(ids, block_eq)
-    sums = {
-        name: _per_block(col, heads)
-        for name, col in (("good", rows.good), ("scrap", rows.scrap), ("rework", rows.rework))
-    }
-    sums["made"] = sums["good"] + sums["scrap"] + sums["rework"]
-    ideal, ideal_good, unrated = _ideal(rows, heads, block_eq, sums, cycles, start_ms, end_ms)
-    out = {k: np.zeros(len(ids), dtype=np.int64) for k in ("good", "scrap", "rework", "unrated")}
-    r = block_rank[known]
-    for k in ("good", "scrap", "rework"):
-        out[k][r] = sums[k][known]
-    out["unrated"][r] = unrated[known]
-    ideal_s, ideal_good_s = np.zeros(len(ids)), np.zeros(len(ids))
-    ideal_s[r], ideal_good_s[r] = ideal[known], ideal_good[known]
-    return Quantities(ids, **out, ideal_s=ideal_s, ideal_good_s=ideal_good_s)
+    # Each wanted equipment's rows, by binary search (rows of others are never looked at).
+    lo = np.searchsorted(rows.equipment, ids, side="left")
+    hi = np.searchsorted(rows.equipment, ids, side="right")
+    good, scrap, rework = (_block_sums(c, lo, hi) for c in (rows.good, rows.scrap, rows.rework))
+    made = good + scrap + rework
+    ideal, ideal_good, unrated = _ideal(rows, (lo, hi), ids, good, made, cycles, (start_ms, end_ms))
+    return Quantities(ids, good, scrap, rework, unrated, ideal, ideal_good)
 
 
 def _in_window(counts: Counts, start_ms: int, end_ms: int) -> Counts:
@@ -159,7 +149,7 @@ def _in_window(counts: Counts, start_ms: int, end_ms: int) -> Counts:
         int(counts.ts_ms.min()) >= start_ms and int(counts.ts_ms.max()) < end_ms
     ):
         return counts
-    return _take(counts, (counts.ts_ms >= start_ms) & (counts.ts_ms < end_ms))
+    return _take(counts, np.flatnonzero((counts.ts_ms >= start_ms) & (counts.ts_ms < end_ms)))
 
 
 def _take(c: Counts, index: Any) -> Counts:
@@ -172,41 +162,43 @@ def _sorted_by_equipment(c: Counts) -> bool:
     return bool((c.equipment[1:] >= c.equipment[:-1]).all())
 
 
-def _block_heads(equipment: I64) -> I64:
-    """Index of the first row of each run of one equipment (rows sorted by equipment)."""
-    if not len(equipment):
-        return np.zeros(0, dtype=np.int64)
-    return np.concatenate([[0], np.flatnonzero(equipment[1:] != equipment[:-1]) + 1])
-
-
-def _per_block(col: I64, heads: I64) -> I64:
-    return np.add.reduceat(col, heads) if len(heads) else np.zeros(0, dtype=np.int64)
+def _block_sums(col: I64, lo: I64, hi: I64) -> I64:
+    """col summed over each [lo, hi) (disjoint, in order), in one pass over the rows."""
+    out = np.zeros(len(lo), dtype=np.int64)
+    full = np.flatnonzero(hi > lo)
+    if not len(full):
+        return out
+    # reduceat sums from each index to the next: the blocks, and the gaps between them.
+    bounds = np.empty(2 * len(full), dtype=np.intp)
+    bounds[0::2], bounds[1::2] = lo[full], hi[full]
+    if bounds[-1] == len(col):  # the last block runs to the end
+        bounds = bounds[:-1]
+    out[full] = np.add.reduceat(col, bounds)[0::2]
+    return out
 
 
 def _ideal(
     rows: Counts,
-    heads: I64,
-    block_eq: I64,
-    sums: dict[str, I64],
+    blocks: tuple[I64, I64],
+    ids: I64,
+    good: I64,
+    made: I64,
     cycles: IdealCycles | None,
-    start_ms: int,
-    end_ms: int,
+    window: tuple[int, int],
 ) -> tuple[F64, F64, I64]:
-    """Sum of PRI * PQ and PRI * GQ per block, and the units without a PRI."""
-    n = len(heads)
+    """Sum of PRI * PQ and PRI * GQ per equipment, and the units without a PRI."""
+    n = len(ids)
     if cycles is None:
-        return np.zeros(n), np.zeros(n), sums["made"].copy()
-    pri = cycles.at(block_eq, np.full(n, start_ms, dtype=np.int64))
-    ideal = np.nan_to_num(pri * sums["made"])
-    ideal_good = np.nan_to_num(pri * sums["good"])
-    unrated = np.where(np.isnan(pri), sums["made"], 0)
-    ends = np.append(heads[1:], len(rows))
+        return np.zeros(n), np.zeros(n), made.copy()
+    pri = cycles.at(ids, np.full(n, window[0], dtype=np.int64))
+    ideal = np.nan_to_num(pri * made)
+    ideal_good = np.nan_to_num(pri * good)
+    unrated = np.where(np.isnan(pri), made, 0)
     # Only equipment whose PRI steps inside the window is cut into pieces, one Python pass each.
-    for b, change in enumerate(cycles.changes(block_eq, start_ms, end_ms)):
+    for k, change in enumerate(cycles.changes(ids, *window)):
         if len(change):
-            ideal[b], ideal_good[b], unrated[b] = _ideal_block(
-                rows, int(heads[b]), int(ends[b]), cycles
-            )
+            a, b = int(blocks[0][k]), int(blocks[1][k])
+            ideal[k], ideal_good[k], unrated[k] = _ideal_block(rows, a, b, cycles)
     return ideal, ideal_good, unrated
 
 

@@ -18,7 +18,9 @@ MS_PER_H, MS_PER_MIN = 3_600_000.0, 60_000.0
 
 
 def _no_failure(el: TimeElements) -> np.ndarray:
-    return count_reason("no failure in {n:.1f} h of operating time", el.aupt_ms / MS_PER_H)
+    return count_reason(
+        "no failure in {n:.1f} h of operating time", el.aupt_ms / MS_PER_H, where=el.failures == 0
+    )
 
 
 def mtbf_h(el: TimeElements) -> KpiColumn:

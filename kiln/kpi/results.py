@@ -88,9 +88,17 @@ def reasons(mask: NDArray[np.bool_], text: str) -> OBJ:
     return out
 
 
-def count_reason(template: str, count: NDArray[Any], total: NDArray[Any] | None = None) -> OBJ:
-    """A reason per row with that row's numbers: template.format(n=count, m=total)."""
-    out = np.empty(len(count), dtype=object)
-    for i in range(len(count)):
+def count_reason(
+    template: str,
+    count: NDArray[Any],
+    total: NDArray[Any] | None = None,
+    *,
+    where: NDArray[np.bool_] | None = None,
+) -> OBJ:
+    """A reason per row with that row's numbers: template.format(n=count, m=total); only in
+    the rows where (default all) given, the others empty (formatting costs)."""
+    out = np.full(len(count), "", dtype=object)
+    rows = range(len(count)) if where is None else np.flatnonzero(where).tolist()
+    for i in rows:
         out[i] = template.format(n=count[i], m=None if total is None else total[i])
     return out

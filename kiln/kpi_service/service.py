@@ -148,21 +148,24 @@ class KpiService:
         cycles = ideal_cycles(catalog, self.store.product_changes(ids, last))
         steps = cycles.changes(np.asarray(ids, dtype=np.int64), first, last)
         cuts = sorted({t for w in windows for t in w} | {int(t) for s in steps for t in s})
-        # DuckDB sums the counts (and energy) on another thread while this one reads the
-        # states and builds their intervals: both spend their time outside the GIL.
+        # The states come first, read with DuckDB's threads to themselves: the time model
+        # needs them first. DuckDB then sums the counts (and energy) on another thread while
+        # this one builds the intervals and the time model (NumPy, mostly outside the GIL);
+        # the engine waits for the sums only once it needs them.
+        changes = self.store.state_changes(ids, lo, hi)
         counts = _POOL.submit(self.store.count_sums, ids, first, last, cuts)
         energy = _POOL.submit(self._energy, catalog, ids, first, last, cuts) if req.energy else None
-        states, _ = intervals(self.store.state_changes(ids, lo, hi), lo, hi)
+        states, _ = intervals(changes, lo, hi)
         table = kpi_table(
             states,
-            counts.result(),
+            counts,
             catalog,
             windows=windows,
             level=req.level,
             equipment=ids,
             calendars=calendars(catalog),
             cycles=cycles,
-            energy=energy.result() if energy is not None else None,
+            energy=energy,
             rules=rules(self.settings, catalog, ids),
         )
         by_window = {(p.start_ms, p.end_ms): p for p in periods}

@@ -64,3 +64,16 @@ def test_unsorted_counts_give_the_same_quantities() -> None:
 def test_the_store_table_without_rework_reads_as_no_rework() -> None:
     table = pa.table({"equipment": [1], "ts_ms": [0], "good": [4], "scrap": [1]})
     assert Counts.from_arrow(table).rework.tolist() == [0]
+
+
+def test_rows_of_equipment_not_asked_for_are_skipped_wherever_they_lie() -> None:
+    # Equipment 2 and 9 lie between and after the wanted ones; 7 has no rows at all.
+    c = Counts.of([1, 1, 2, 2, 5, 9], [0, 1, 2, 3, 4, 5], [1, 2, 40, 50, 7, 90], [0, 1, 4, 5, 0, 9])
+    q = sum_counts(
+        c, start_ms=0, end_ms=10, equipment=[7, 5, 1], cycles=IdealCycles.constant({1: 2.0})
+    )
+    assert q.key.tolist() == [1, 5, 7]
+    assert q.good.tolist() == [3, 7, 0]
+    assert q.scrap.tolist() == [1, 0, 0]
+    assert q.unrated.tolist() == [0, 7, 0]
+    assert q.ideal_s.tolist() == [8.0, 0.0, 0.0]

@@ -322,3 +322,45 @@ def test_a_month_of_sorted_states_takes_the_fast_path() -> None:
 def test_reference_leaf_table_matches_the_default_mapping() -> None:
     table = ElementMapping().by_state()
     assert {S(s): Leaf(int(table[s])) for s in range(len(S))} == DEFAULT_LEAF
+
+
+@settings(max_examples=150, deadline=None)
+@given(logs(), st.lists(st.tuples(st.integers(0, SPAN), st.integers(0, SPAN // 2)), max_size=6))
+def test_windows_in_any_order_nested_or_repeated_match_each_alone(
+    case: tuple, spans: list[tuple[int, int]]
+) -> None:
+    rows, plan, _, micro = case
+    eq, a, b, s = zip(*rows, strict=True) if rows else ((), (), (), ())
+    args = (StateIntervals.of(eq, a, b, s), EquipmentPlan.broadcast([1, 2], PlannedTime.of(plan)))
+    windows = [(w0, w0 + length) for w0, length in spans]
+    rules = TimeModelRules(micro)
+    together = time_elements_by_window(*args, windows, equipment=[1, 2], rules=rules)
+    for w, el in zip(windows, together, strict=True):
+        alone = time_elements_by_window(*args, [w], equipment=[1, 2], rules=rules)[0]
+        for name, col in alone.counters().items():
+            assert getattr(el, name).tolist() == col.tolist(), (w, name)
+
+
+def test_sorted_back_to_back_states_give_what_shuffled_ones_give() -> None:
+    # The store's intervals take the fast path; the same rows shuffled take the general one.
+    rng = np.random.default_rng(3)
+    n = 2_000
+    eq = np.repeat([1, 2], n // 2)
+    length = rng.integers(1, 10 * MIN, n)
+    start = np.concatenate([np.cumsum(length[: n // 2]), np.cumsum(length[n // 2 :])]) - length
+    state = rng.choice([S.RUNNING, S.IDLE, S.DOWN_FAULT, S.SETUP, S.OFF_SHIFT], n)
+    plan = EquipmentPlan.broadcast([1, 2], PlannedTime.of([(0, 9_000 * MIN, False)]))
+    windows = [(k * 600 * MIN, (k + 1) * 600 * MIN) for k in range(8)]
+    shuffled = rng.permutation(n)
+    sorted_, mixed = (
+        time_elements_by_window(
+            StateIntervals.of(eq[i], start[i], start[i] + length[i], state[i]),
+            plan,
+            windows,
+            equipment=[1, 2],
+        )
+        for i in (np.arange(n), shuffled)
+    )
+    for x, y in zip(sorted_, mixed, strict=True):
+        for name, col in x.counters().items():
+            assert getattr(y, name).tolist() == col.tolist(), name

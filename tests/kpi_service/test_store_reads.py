@@ -77,6 +77,40 @@ def test_intervals_from_changes_tile_the_range_from_the_first_change(
             assert b[-1] == hi
 
 
+@settings(max_examples=100, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(st.integers(1, 3), st.integers(0, 300), st.integers(0, 6)), max_size=120
+    ),
+    shuffle=st.randoms(use_true_random=False),
+    reasons=st.booleans(),
+)
+def test_intervals_hold_the_last_change_at_every_millisecond_in_any_order(
+    rows: list[tuple[int, int, int]], shuffle: object, reasons: bool
+) -> None:
+    rows = list({(e, t): (e, t, s) for e, t, s in rows}.values())  # one per (equipment, time)
+    lo, hi = 50, 250
+    shuffle.shuffle(rows)  # type: ignore[attr-defined]
+    cols = {
+        "equipment": pa.array([r[0] for r in rows], pa.int32()),
+        "ts_ms": pa.array([r[1] for r in rows], pa.int64()),
+        "state": pa.array([r[2] for r in rows], pa.int8()),
+    }
+    if reasons:
+        cols["reason"] = pa.array([f"r{r[1]}" for r in rows], pa.string())
+    iv, why = intervals(pa.table(cols), lo, hi)
+    for e in (1, 2, 3):
+        for t in range(lo, hi):
+            before = [(ts, s) for q, ts, s in rows if q == e and ts <= t]
+            here = np.flatnonzero((iv.equipment == e) & (iv.start_ms <= t) & (iv.end_ms > t))
+            assert len(here) == (1 if before else 0)
+            if before:
+                ts, s = max(before)
+                assert int(iv.state[here[0]]) == s
+                if reasons:  # every change keeps its own interval and reason
+                    assert (int(iv.start_ms[here[0]]), why[here[0]]) == (max(ts, lo), f"r{ts}")
+
+
 MINUTES = np.arange(0, 3 * 24 * 60, 7)
 GOOD = MINUTES % 5 + 1
 COUNT_TS = T0 + MINUTES * MINUTE_MS + 1_234
