@@ -102,6 +102,7 @@ BODY_SCHEMA = {
                     "ts": {"type": "integer"},
                     "good": {"type": "integer", "minimum": 0},
                     "scrap": {"type": "integer", "minimum": 0},
+                    "rework": {"type": "integer", "minimum": 0},
                 },
             },
         },

@@ -138,21 +138,40 @@ class StateBatch:
 
 @dataclass(frozen=True, slots=True)
 class CountBatch:
-    """Production counts: parts made since the equipment's previous report, at ts_ms."""
+    """Production counts: parts made since the equipment's previous report, at ts_ms.
+
+    good + scrap + rework are all the parts produced (ISO 22400 PQ = GQ + SQ + RQ); rework is
+    zero where a source does not report it.
+    """
 
     equipment: I64
     ts_ms: I64
     good: I64
     scrap: I64
+    rework: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def __post_init__(self) -> None:
-        if not (len(self.equipment) == len(self.ts_ms) == len(self.good) == len(self.scrap)):
+        n = len(self.equipment)
+        if len(self.rework) != n:
+            if len(self.rework):
+                raise ValueError("CountBatch columns must have equal lengths")
+            object.__setattr__(self, "rework", np.zeros(n, np.int64))
+        if not (len(self.ts_ms) == len(self.good) == len(self.scrap) == n):
             raise ValueError("CountBatch columns must have equal lengths")
 
     @classmethod
-    def of(cls, equipment: object, ts_ms: object, good: object, scrap: object) -> CountBatch:
-        """Build a batch from anything NumPy can turn into the columns."""
-        return cls(_i64(equipment), _i64(ts_ms), _i64(good), _i64(scrap))
+    def of(
+        cls,
+        equipment: object,
+        ts_ms: object,
+        good: object,
+        scrap: object,
+        rework: object | None = None,
+    ) -> CountBatch:
+        """Build a batch from anything NumPy can turn into the columns (rework: zeros)."""
+        eq = _i64(equipment)
+        rw = np.zeros(len(eq), np.int64) if rework is None else _i64(rework)
+        return cls(eq, _i64(ts_ms), _i64(good), _i64(scrap), rw)
 
     @classmethod
     def empty(cls) -> CountBatch:
@@ -169,6 +188,7 @@ class CountBatch:
             np.concatenate([b.ts_ms for b in batches]),
             np.concatenate([b.good for b in batches]),
             np.concatenate([b.scrap for b in batches]),
+            np.concatenate([b.rework for b in batches]),
         )
 
     def __len__(self) -> int:

@@ -6,7 +6,7 @@ A batch belongs to one enterprise and may carry many equipment, signals, states 
      "points": [{"equipment": "press-2", "signal": "tonnage", "ts": [t0, t1], "v": [812.0, 815.5]},
                 {"equipment": "press-2", "signal": "lube_temp", "ts": t0, "v": 41.2}],
      "states": [{"equipment": "press-2", "ts": t0, "state": "idle", "reason": "starved"}],
-     "counts": [{"equipment": "press-2", "ts": t0, "good": 12, "scrap": 1}]}
+     "counts": [{"equipment": "press-2", "ts": t0, "good": 12, "scrap": 1, "rework": 0}]}
 
 Timestamps are UTC epoch milliseconds; ``ts`` and ``v`` are both scalars or equal-length lists.
 """
@@ -177,7 +177,7 @@ def _states(ctx: _Ctx, items: list[Any]) -> StateBatch:
 
 
 def _counts(ctx: _Ctx, items: list[Any]) -> CountBatch:
-    cols: tuple[list[int], list[int], list[int], list[int]] = ([], [], [], [])
+    cols: tuple[list[int], list[int], list[int], list[int], list[int]] = ([], [], [], [], [])
     owners: list[int] = []
     for i, item in enumerate(items):
         if not isinstance(item, dict):
@@ -185,18 +185,25 @@ def _counts(ctx: _Ctx, items: list[Any]) -> CountBatch:
             continue
         eid = ctx.equipment("counts", i, item)
         t, good, scrap = item.get("ts"), item.get("good", 0), item.get("scrap", 0)
+        rework = item.get("rework", 0)
         if not _is_int(t):
             ctx.reject("counts", i, "ts", "missing or not an integer (epoch ms)")
             continue
         bad = next(
-            (k for k, x in (("good", good), ("scrap", scrap)) if not _is_int(x) or x < 0), None
+            (
+                k
+                for k, x in (("good", good), ("scrap", scrap), ("rework", rework))
+                if not _is_int(x) or x < 0
+            ),
+            None,
         )
         if bad is not None:
             ctx.reject(
                 "counts", i, bad, "must be a whole number >= 0 (parts since the last report)"
             )
             continue
-        for col, x in zip(cols, (eid if eid is not None else -1, t, good, scrap), strict=True):
+        row = (eid if eid is not None else -1, t, good, scrap, rework)
+        for col, x in zip(cols, row, strict=True):
             col.append(x)
         owners.append(i)
     batch = CountBatch.of(*cols)

@@ -226,6 +226,7 @@ class DuckDBStore:
                         "ts": c.ts_ms,
                         "good": c.good,
                         "scrap": c.scrap,
+                        "rework": c.rework,
                     }
                 ),
             )
@@ -390,11 +391,11 @@ class DuckDBStore:
     def counts(
         self, equipment: Sequence[int], start_ms: int, end_ms: int, *, bucket_ms: int = 0
     ) -> pa.Table:
-        """Summed good and scrap per equipment (and per bucket when bucket_ms > 0)."""
+        """Summed good, scrap and rework per equipment (and per bucket when bucket_ms > 0)."""
         bucket = f"(ts // {int(bucket_ms)}) * {int(bucket_ms)}" if bucket_ms > 0 else f"{start_ms}"
         return self._query(
             f"SELECT equipment, {bucket} AS ts_ms, sum(good)::BIGINT AS good, "
-            "sum(scrap)::BIGINT AS scrap "
+            "sum(scrap)::BIGINT AS scrap, sum(rework)::BIGINT AS rework "
             "FROM counts WHERE equipment IN (SELECT unnest(?::INTEGER[])) "
             "AND ts >= ? AND ts < ? "
             "GROUP BY ALL ORDER BY equipment, ts_ms",
@@ -501,7 +502,7 @@ class DuckDBStore:
     def count_sums(
         self, equipment: Sequence[int], start_ms: int, end_ms: int, cuts_ms: Sequence[int]
     ) -> pa.Table:
-        """Good and scrap summed into pieces that no cut splits."""
+        """Good, scrap and rework summed into pieces that no cut splits."""
         return read_count_sums(self._cursor(), equipment, start_ms, end_ms, cuts_ms)
 
     def energy_sums(

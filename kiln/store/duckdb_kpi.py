@@ -135,10 +135,14 @@ def read_count_sums(
     end_ms: int,
     cuts_ms: Sequence[int],
 ) -> pa.Table:
-    """(equipment, ts_ms, good, scrap) in [start_ms, end_ms), summed per bucket (see
+    """(equipment, ts_ms, good, scrap, rework) in [start_ms, end_ms), summed per bucket (see
     `buckets`), raw where a cut splits one; no row straddles a cut."""
     source = f"(SELECT * FROM counts WHERE {IN_EQUIPMENT} AND ts >= $a AND ts < $b)"
-    sums = {"good": "sum(good)::BIGINT", "scrap": "sum(scrap)::BIGINT"}
+    sums = {
+        "good": "sum(good)::BIGINT",
+        "scrap": "sum(scrap)::BIGINT",
+        "rework": "sum(rework)::BIGINT",
+    }
     return _bucketed(
         con, source, "equipment", sums, (start_ms, end_ms), cuts_ms, {"e": list(equipment)}
     )

@@ -44,6 +44,8 @@ async def test_the_worked_shift_reads_back_to_four_decimals(
         "availability": 0.8444,
         "effectiveness": 0.9211,
         "quality_ratio": 0.9500,
+        "scrap_ratio": 0.0300,
+        "rework_ratio": 0.0200,
         "oee": 0.7389,
         "nee": 0.7875,
         "technical_efficiency": 0.8941,

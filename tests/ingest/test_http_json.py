@@ -273,3 +273,21 @@ def test_a_refused_list_leaves_nothing_behind_for_the_next_items(catalog: AssetC
     # A value left over from the refused item would misalign the columns (ValueError) or
     # shift the next item's timestamps into a bogus reject.
     assert [r.where() for r in out.rejects] == ["points[0].v"]
+
+
+def test_counts_carry_rework_and_refuse_a_negative_one(catalog: AssetCatalog) -> None:
+    t = NOW_MS - 10_000
+    good = decode(
+        batch(counts=[{"equipment": "press-1", "ts": t, "good": 9, "scrap": 1, "rework": 2}]),
+        catalog,
+        now_ms=NOW_MS,
+    )
+    assert good.rejects == []
+    c = good.bundle.counts
+    assert (c.good.tolist(), c.scrap.tolist(), c.rework.tolist()) == ([9], [1], [2])
+    bad = decode(
+        batch(counts=[{"equipment": "press-1", "ts": t, "good": 9, "rework": -1}]),
+        catalog,
+        now_ms=NOW_MS,
+    )
+    assert [r.where() for r in bad.rejects] == ["counts[0].rework"]

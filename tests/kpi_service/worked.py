@@ -107,8 +107,8 @@ def write_worked_shift(
 ) -> int:
     """Write the worked shift for the enterprise's press; return the press's id.
 
-    700 parts: 665 good and 35 not good (21 scrap and 14 rework: the store's counts carry no
-    rework, so both are scrap here), reported every 10 minutes; the robot reports nothing.
+    700 parts: 665 good, 21 scrap and 14 rework, reported every 10 minutes; the robot reports
+    nothing.
     1 260 kWh: 157.5 kW read every 5 minutes from 06:00 to 14:00.
     """
     press = catalog.equipment_id(enterprise, "press")
@@ -116,7 +116,8 @@ def write_worked_shift(
     power = catalog.series_id(press, "main_motor_power")
     ts = [at(6, 30) + k * 10 * MINUTE_MS for k in range(45)]
     good = [15] * 35 + [14] * 10  # 665
-    bad = [1] * 35 + [0] * 10  # 35
+    scrap = [1] * 21 + [0] * 24  # 21
+    rework = [0] * 21 + [1] * 14 + [0] * 10  # 14
     kw_ts = [at(6) + k * 5 * MINUTE_MS for k in range(96)]
     store.write(
         Bundle(
@@ -127,7 +128,7 @@ def write_worked_shift(
                 [s for _, s, _ in WORKED_LOG],
                 [r for _, _, r in WORKED_LOG],
             ),
-            counts=CountBatch.of([press] * len(ts), ts, good, bad),
+            counts=CountBatch.of([press] * len(ts), ts, good, scrap, rework),
         )
     )
     return press

@@ -9,7 +9,7 @@ left out, the receive time is used)::
                                          or {"ts": [t0, t1], "values": {"tonnage": [1, 2], ...}}
     .../{equipment}/state[/...]          {"state": "running", "ts": t, "reason": null}, or a list
     .../{equipment}/state/online         true / false / {"online": false, "ts": t} / offline
-    .../{equipment}/count[/...]          {"good": 12, "scrap": 1, "ts": t}, or a list
+    .../{equipment}/count[/...]          {"good": 12, "scrap": 1, "rework": 0, "ts": t}, or a list
     {root}/{enterprise}/_batch           Kiln's HTTP JSON batch (kiln.ingest.http_json)
 
 Booleans are stored as 0 and 1. Telemetry timestamps and values of the whole batch go straight
@@ -69,7 +69,7 @@ class BatchDecoder:
         self._v = array("d")
         self._runs: tuple[list[int], list[int], list[int]] = ([], [], [])  # series, length, msg
         self._states: list[tuple[int, int, int, str | None, int]] = []
-        self._counts: list[tuple[int, int, int, int, int]] = []
+        self._counts: list[tuple[int, int, int, int, int, int]] = []
         self._bundles: list[Bundle] = []
         self._keyed: list[tuple[str, Bundle]] = []
 
@@ -259,15 +259,15 @@ class BatchDecoder:
                 return (
                     f'{at[:-1] or "payload"}: expected {{"good": 12, "scrap": 1, "ts": <epoch ms>}}'
                 )
-            good, scrap = item.get("good", 0), item.get("scrap", 0)
-            for key, x in (("good", good), ("scrap", scrap)):
+            good, scrap, rework = item.get("good", 0), item.get("scrap", 0), item.get("rework", 0)
+            for key, x in (("good", good), ("scrap", scrap), ("rework", rework)):
                 if not _is_int(x) or x < 0:
                     return f"{at}{key}: must be a whole number >= 0 (parts since the last report)"
             ts = item.get("ts", self.now_ms)
             why = self._ts_problem(ts, f"{at}ts")
             if why is not None:
                 return why
-            rows.append((route.equipment_id, ts, good, scrap, msg))
+            rows.append((route.equipment_id, ts, good, scrap, rework, msg))
         self._counts += rows
         return None
 
@@ -289,7 +289,7 @@ class BatchDecoder:
         """Check the telemetry columns, drop every row of a refused message, build the bundle."""
         points = self._points()
         states = [r for r in self._states if r[4] not in self.refused]
-        counts = [r for r in self._counts if r[4] not in self.refused]
+        counts = [r for r in self._counts if r[5] not in self.refused]
         bundle = Bundle(
             points,
             StateBatch.of(
@@ -303,6 +303,7 @@ class BatchDecoder:
                 [r[1] for r in counts],
                 [r[2] for r in counts],
                 [r[3] for r in counts],
+                [r[4] for r in counts],
             ),
         )
         if self._bundles:

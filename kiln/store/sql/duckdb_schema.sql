@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS states (
     equipment INTEGER NOT NULL, ts BIGINT NOT NULL, state TINYINT NOT NULL, reason VARCHAR);
 CREATE TABLE IF NOT EXISTS counts (
     equipment INTEGER NOT NULL, ts BIGINT NOT NULL, good BIGINT NOT NULL, scrap BIGINT NOT NULL);
+ALTER TABLE counts ADD COLUMN IF NOT EXISTS rework BIGINT DEFAULT 0;  -- parts to be reworked
 -- Identities of committed batches, so a redelivered batch is stored once.
 CREATE TABLE IF NOT EXISTS batches (id VARCHAR PRIMARY KEY, committed_ms BIGINT);
 -- Security: users, bearer tokens (stored hashed), web sessions, consents and the audit log.
