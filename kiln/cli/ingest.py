@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import signal
 from pathlib import Path
 
 import click
 
-from kiln.cli.options import config_option, settings_from
+from kiln.cli.options import config_option, settings_from, stop_event
 from kiln.errors import ConfigError
 
 
@@ -48,11 +46,7 @@ async def _run(rt: object) -> None:
     from kiln.runtime import Runtime
 
     assert isinstance(rt, Runtime)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
+    stop = stop_event()
     await rt.start()
     for adapter in rt.adapters:
         click.echo(f"ingesting: {adapter.kind}:{adapter.name}")

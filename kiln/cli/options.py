@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,3 +29,13 @@ def config_option(fn: F) -> F:
 def settings_from(config_path: Path | None, **overrides: Any) -> Settings:
     """Load settings, then apply the command line's overrides (sections as nested dicts)."""
     return load_settings(config_path, overrides=overrides)
+
+
+def stop_event() -> asyncio.Event:
+    """An event set by Ctrl-C or SIGTERM, for a command that runs until stopped (call it in the
+    running loop; Kiln runs on Linux, where the loop takes signal handlers)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop

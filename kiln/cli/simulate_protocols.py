@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import signal
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 
 import click
 
+from kiln.cli.options import stop_event
 from kiln.config import load_settings
 from kiln.config_ingest import BrokerSettings
 
@@ -141,11 +141,7 @@ async def _run(
     username: str,
     password: str,
 ) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
+    stop = stop_event()
     broker = BrokerSettings(host=host, port=port, username=username, password=password)
     if protocol == "mqtt":
         from kiln.simulator.protocols.mqtt_publisher import publish_city
