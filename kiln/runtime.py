@@ -18,6 +18,7 @@ from kiln.domain.catalog import AssetCatalog
 from kiln.errors import BadInput
 from kiln.ingest.adapter import Adapter, adapters_from
 from kiln.pipeline import StoreSink, run_adapter, stop_tasks
+from kiln.plan_service.service import PlanService
 from kiln.store.base import Store
 from kiln.store.duckdb import DuckDBStore
 from kiln.store.writer import StoreWriter
@@ -66,6 +67,7 @@ class Runtime:
     security: Security = field(init=False)
     ingest_limit: RateLimiter = field(init=False)
     sink: StoreSink = field(init=False)
+    plan: PlanService = field(init=False)
     adapters: list[Adapter] = field(default_factory=list)
     simulator: SimulatorRunner | None = None
     started_ms: int = 0
@@ -83,6 +85,7 @@ class Runtime:
         self.sink = StoreSink(
             self.store, self.writer, self.clock, keep=self.settings.ingest.dead_letters_keep
         )
+        self.plan = PlanService(self.store)
 
     @property
     def catalog(self) -> AssetCatalog:

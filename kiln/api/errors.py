@@ -42,6 +42,7 @@ class ErrorBody(BaseModel):
     where: str
     rejects: list[dict[str, Any]] | None = None  # ingest: every bad item
     errors: list[dict[str, Any]] | None = None  # request validation: every bad parameter
+    flags: list[dict[str, str]] | None = None  # filings: values to confirm (send confirm=true)
 
 
 def _described(text: str) -> dict[str, Any]:
@@ -60,9 +61,13 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def error_body(err: KilnError) -> dict[str, str]:
+def error_body(err: KilnError) -> dict[str, Any]:
     """The JSON body of an error answer."""
-    return {"error": type(err).__name__, "message": err.what, "where": err.where}
+    body: dict[str, Any] = {"error": type(err).__name__, "message": err.what, "where": err.where}
+    flags = getattr(err, "flags", None)
+    if flags:
+        body["flags"] = [{"field": f.field, "what": f.what} for f in flags]
+    return body
 
 
 async def _kiln_error(request: Request, exc: Exception) -> JSONResponse:

@@ -31,14 +31,31 @@ class Permission(StrEnum):
     READ_CITY_AGGREGATES = "read_city_aggregates"
     MANAGE_ENTERPRISES = "manage_enterprises"  # register enterprises, manage any user
     READ_AUDIT = "read_audit"
+    MANAGE_PLANS = "manage_plans"  # plans, targets, indicators and published figures
+    FILE_STATISTICS = "file_statistics"  # statistical filings: own enterprise, or any (city)
 
 
 P = Permission
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.CITY_ADMIN: frozenset({P.READ_CITY_AGGREGATES, P.MANAGE_ENTERPRISES, P.READ_AUDIT}),
+    Role.CITY_ADMIN: frozenset(
+        {
+            P.READ_CITY_AGGREGATES,
+            P.MANAGE_ENTERPRISES,
+            P.READ_AUDIT,
+            P.MANAGE_PLANS,
+            P.FILE_STATISTICS,
+        }
+    ),
     Role.CITY_ANALYST: frozenset({P.READ_CITY_AGGREGATES}),
     Role.ENTERPRISE_ADMIN: frozenset(
-        {P.READ_OWN_DATA, P.INGEST, P.MANAGE_OWN_ASSETS, P.MANAGE_OWN_USERS, P.READ_AUDIT}
+        {
+            P.READ_OWN_DATA,
+            P.INGEST,
+            P.MANAGE_OWN_ASSETS,
+            P.MANAGE_OWN_USERS,
+            P.READ_AUDIT,
+            P.FILE_STATISTICS,
+        }
     ),
     Role.ENTERPRISE_VIEWER: frozenset({P.READ_OWN_DATA}),
     Role.DEVICE: frozenset({P.INGEST}),

@@ -13,6 +13,7 @@ from kiln.domain.batches import Bundle
 from kiln.domain.catalog import AssetCatalog
 from kiln.domain.dead_letters import DeadLetter
 from kiln.domain.product_runs import ProductChange
+from kiln.plan.storage import PlanStore
 
 MAX_CHART_POINTS = 2_000
 
@@ -85,6 +86,11 @@ class Store(Protocol):
     @property
     def accounts(self) -> Accounts:
         """Users, tokens, sessions and the audit log."""
+        ...
+
+    @property
+    def plans(self) -> PlanStore:
+        """Plans, indicators, published figures and statistical filings."""
         ...
 
     def write(self, bundle: Bundle, *, batch_id: str | None = None) -> int:

@@ -34,6 +34,7 @@ from kiln.store.duckdb_kpi import (
     read_state_changes,
     write_product_changes,
 )
+from kiln.store.duckdb_plans import DuckDBPlans
 from kiln.store.last_values import LastValues
 
 # A batch at least this large goes straight into the sorted table; smaller ones wait in
@@ -99,6 +100,7 @@ class DuckDBStore:
         self._last.update(self._stored_last_values())
         self.set_meta(CLEAN_CLOSE_KEY, "0")  # until close() says otherwise
         self.accounts = DuckDBAccounts(self._cursor, self._write_lock)
+        self.plans = DuckDBPlans(self._cursor, self._write_lock)
 
     # -- connections -------------------------------------------------------------------------
 

@@ -74,3 +74,19 @@ CREATE TABLE IF NOT EXISTS product_runs (
     equipment INTEGER NOT NULL, start_ms BIGINT NOT NULL, product VARCHAR NOT NULL,
     pri_s DOUBLE, enterprise_id INTEGER NOT NULL, line_id INTEGER, recorded_ms BIGINT,
     recorded_by VARCHAR, PRIMARY KEY (equipment, start_ms));
+-- The plan tracker: plans and indicator definitions as JSON documents, the figures the city
+-- published, and enterprises' statistical filings, every version kept (current marks the
+-- latest; a correction adds a version and never rewrites one).
+CREATE TABLE IF NOT EXISTS plan_documents (
+    kind VARCHAR NOT NULL, key VARCHAR NOT NULL, doc VARCHAR NOT NULL, PRIMARY KEY (kind, key));
+CREATE TABLE IF NOT EXISTS published_figures (
+    indicator VARCHAR NOT NULL, scope VARCHAR NOT NULL, year INTEGER NOT NULL,
+    measure VARCHAR NOT NULL, value DOUBLE NOT NULL, source VARCHAR, note VARCHAR,
+    reliability VARCHAR, PRIMARY KEY (indicator, scope, year, measure));
+CREATE TABLE IF NOT EXISTS filings (
+    enterprise_id INTEGER NOT NULL, year SMALLINT NOT NULL, month TINYINT NOT NULL,
+    version INTEGER NOT NULL, current BOOLEAN NOT NULL, reason VARCHAR, filed_by VARCHAR,
+    filed_ms BIGINT, channel VARCHAR, flags VARCHAR,
+    output_value DOUBLE, revenue DOUBLE, robot_output_value DOUBLE, robots_installed DOUBLE,
+    employees DOUBLE, reform_investment DOUBLE, energy_use DOUBLE,
+    PRIMARY KEY (enterprise_id, year, month, version));

@@ -1,0 +1,1 @@
+"""The city action-plan tracker: plans, targets, indicators, filings, progress, disclosure."""

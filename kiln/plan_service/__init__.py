@@ -1,0 +1,1 @@
+"""The plan tracker over the store: seed, filings in bulk, dashboard, tables, scenarios."""
