@@ -41,6 +41,7 @@ ORDER = (
     "demo_memory",
     "kpi_oee",
     "kpi_store",
+    "plan_dashboard",
 )
 
 

@@ -61,3 +61,33 @@ def ensure_accounts(rt: Runtime, *, demo: bool) -> list[str]:
                 f"(e.g. '{example.slug}'), and 'analyst' is a city analyst; same password."
             )
     return lines
+
+
+DEMO_FILINGS_KEY = "demo.filings_through"
+
+
+def ensure_demo_filings(rt: Runtime) -> int:
+    """The demo city's monthly statistical filings from 2016 to the last closed month, written
+    once (calibrated to the city's published figures: kiln.simulator.statistics); later months
+    are added on the next start. Returns how many were written."""
+    from kiln.plan_service.service import local_year_month
+    from kiln.simulator.statistics import simulate_filings
+
+    plans = rt.store.plans
+    year, month = local_year_month(rt.clock.now_ms())
+    through = (year, month - 1) if month > 1 else (year - 1, 12)
+    done = rt.store.get_meta(DEMO_FILINGS_KEY)
+    if done == f"{through[0]}-{through[1]:02d}":
+        return 0
+    enterprises = sorted(rt.catalog.enterprises.values(), key=lambda e: e.id)
+    filings = simulate_filings(enterprises, rt.plan.config(), first_year=2016, through=through)
+    if done:
+        # Only the months after the last start; earlier ones (and any corrections) stay.
+        y, m = (int(x) for x in done.split("-"))
+        filings = [f for f in filings if (f.period.year, f.period.month) > (y, m)]
+    # A period someone filed by hand meanwhile keeps their filing.
+    taken = plans.current_filings([(f.enterprise_id, f.period) for f in filings])
+    filings = [f for f in filings if (f.enterprise_id, f.period) not in taken]
+    plans.write_filings(filings)
+    rt.store.set_meta(DEMO_FILINGS_KEY, f"{through[0]}-{through[1]:02d}")
+    return len(filings)

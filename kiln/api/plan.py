@@ -20,10 +20,15 @@ from kiln.api.deps import AccessDep, RuntimeDep
 from kiln.api.errors import ERROR_RESPONSES
 from kiln.auth.roles import Permission
 from kiln.errors import BadInput, NotFound
+from kiln.kpi.rollup import Level
+from kiln.kpi_service import KpiRequest, KpiService, Window
+from kiln.kpi_service.rows import to_rows
 from kiln.plan.documents import config_doc, plan_doc
 from kiln.plan.filings import Filing, Period
 from kiln.plan_service import submit
+from kiln.plan_service.measured import measure
 from kiln.plan_service.views import dashboard_json, filing_json, plain, table_json
+from kiln.runtime import Runtime
 
 router = APIRouter(prefix="/api/v1", tags=["plan"], responses=ERROR_RESPONSES)
 MAX_UPLOAD = 20 * 1024 * 1024
@@ -289,3 +294,39 @@ def percentiles(enterprise: str, year: Year, rt: RuntimeDep, access: AccessDep) 
         "year": year,
         "indicators": {k: {"value": v, "percentile": p} for k, (v, p) in values.items()},
     }
+
+
+@router.get("/plan-measured", summary="Indicators measured from telemetry (city roles)")
+def measured(rt: RuntimeDep, access: AccessDep) -> dict[str, Any]:
+    """Enterprises connected, equipment and robots online, robots running, by district and
+    industry group, and this month's OEE by industry and district from the KPI roll-ups; each
+    is marked measured, small groups withheld."""
+    access.require(Permission.READ_CITY_AGGREGATES)
+    return measured_json(rt, access)
+
+
+def measured_json(rt: Runtime, access: Access) -> dict[str, Any]:
+    """The measured indicators as JSON (shared with the plan page)."""
+    now = rt.clock.now_ms()
+    m = measure(
+        access.catalog, rt.plan.config(), rt.store.last_values(), rt.store.current_states(), now
+    )
+    service = KpiService(rt.store, rt.settings.kpi)
+    oee: dict[str, list[dict[str, Any]]] = {}
+    for level in (Level.INDUSTRY, Level.DISTRICT):
+        req = KpiRequest(level=level, window=Window.MONTH, energy=False)
+        rows = to_rows(access.kpi_table(service, req))
+        oee[level.value] = [
+            {"key": r["key"], "name": r["name"], "oee": r.get("oee"),
+             "enterprises": r.get("enterprises"), "suppressed": r.get("suppressed", False)}
+            for r in rows
+        ]  # fmt: skip
+    data: dict[str, Any] = plain(m)
+    for part in ("city", "by_district", "by_industry"):
+        rows_ = data[part] if isinstance(data[part], list) else [data[part]]
+        src = [m.city] if part == "city" else list(getattr(m, part))
+        for d, r in zip(rows_, src, strict=True):
+            d["robot_utilisation"] = r.robot_utilisation
+    data["source"] = "measured"
+    data["oee_this_month"] = oee
+    return data

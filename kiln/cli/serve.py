@@ -36,7 +36,7 @@ class _AnnouncingServer(uvicorn.Server):
 
 
 def _run(settings: Settings, *, simulate: bool) -> None:
-    from kiln.bootstrap import ensure_accounts
+    from kiln.bootstrap import ensure_accounts, ensure_demo_filings
     from kiln.runtime import build_runtime
     from kiln.server import create_app
     from kiln.web.sse import close_streams
@@ -44,6 +44,8 @@ def _run(settings: Settings, *, simulate: bool) -> None:
     runtime = build_runtime(settings, simulate=simulate)
     try:
         sign_in = ensure_accounts(runtime, demo=simulate)
+        if simulate:
+            ensure_demo_filings(runtime)
     except BaseException:
         runtime.close()
         raise

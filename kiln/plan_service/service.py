@@ -39,6 +39,11 @@ FIRST_YEAR = 2010  # how far back the dashboard reads filings
 HEADLINE = ("total_output", "robot_ie_output", "robots_installed", "robot_density")
 
 
+def year_end_ms(year: int) -> int:
+    """The end of a year in the city's time zone, as epoch ms."""
+    return int(dt.datetime(year + 1, 1, 1, tzinfo=CITY_ZONE).timestamp() * 1000)
+
+
 def local_year_month(now_ms: int) -> tuple[int, int]:
     """The (year, month) it is in the city's time zone."""
     t = dt.datetime.fromtimestamp(now_ms / 1000, CITY_ZONE)
@@ -222,11 +227,14 @@ class PlanService:
             actuals = _with_implied_baseline(plan, t, actuals)
             prog = progress(t, actuals, as_of_year=as_of, growth_sibling=sibling, unit=ind.unit)
             latest = frame.of_year(max((a.year for a in actuals), default=as_of))
-            views.append(TargetView(t, ind, prog, coverage(ind, config, latest, t.scope, now_ms)))
+            cov = coverage(ind, config, latest, t.scope, min(now_ms, year_end_ms(as_of)))
+            views.append(TargetView(t, ind, prog, cov))
         filed_years = np.unique(frame.year[frame.months >= 12])
         table_year = int(filed_years.max()) if len(filed_years) else as_of
         tables = tuple(
-            indicator_table(config.indicators[k], config, frame, table_year, now_ms)
+            indicator_table(
+                config.indicators[k], config, frame, table_year, min(now_ms, year_end_ms(as_of))
+            )
             for k in HEADLINE
             if k in config.indicators and config.indicators[k].origin is Origin.FILED
         )

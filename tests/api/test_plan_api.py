@@ -167,3 +167,33 @@ async def test_only_the_city_admin_changes_plans(runtime: Runtime, clients: Clie
         assert r.status_code == 422
         assert r.json()["where"] == "plan.targets[0].indicator"
         assert len((await c.get("/api/v1/plans")).json()) == 2
+
+
+async def test_measured_indicators_are_withheld_for_small_groups(
+    runtime: Runtime, clients: ClientFactory
+) -> None:
+    async with clients(issue_token(runtime, Role.CITY_ANALYST)) as c:
+        r = await c.get("/api/v1/plan-measured")
+        assert r.status_code == 200, r.text
+        data = r.json()
+        assert data["source"] == "measured"
+        # Two enterprises: even the city's counts would show each one's fleet.
+        assert data["city"]["enterprises"] == 2
+        assert data["city"]["equipment"] is None
+        assert all(row["suppressed"] for row in data["oee_this_month"]["district"])
+        third = {
+            "slug": "nanfeng-robots",
+            "district": "shunde",
+            "industry": "3491",
+            "sites": [{"slug": "s", "lines": [{"slug": "l", "stations": [
+                {"slug": "cell", "equipment": [{"slug": "r1", "template": "industrial_robot"}]}
+            ]}]}],
+        }  # fmt: skip
+        runtime.store.import_assets({"enterprises": [third]})
+        data = (await c.get("/api/v1/plan-measured")).json()
+    assert data["city"]["enterprises"] == 3
+    assert (data["city"]["equipment"], data["city"]["robots"]) == (4, 2)
+    assert data["city"]["online"] == 0  # nothing has sent a value in the last five minutes
+    nanhai = next(d for d in data["by_district"] if d["key"] == "nanhai")
+    assert nanhai["enterprises"] == 1
+    assert nanhai["equipment"] is None
