@@ -34,6 +34,7 @@ def main(verbose: bool) -> None:
     kiln config     show every setting with its default
     kiln broker     write Mosquitto users and ACLs from the device tokens
     kiln kpi        ISO 22400 KPIs per level and period: table, CSV or JSON
+    kiln plan       the action plan's status; filings from CSV or Excel files
 
     Settings come from a TOML file (--config, or KILN_CONFIG) and KILN_* variables:
     KILN_SERVER__PORT=8080 overrides [server] port.
@@ -48,7 +49,7 @@ def main(verbose: bool) -> None:
 
 
 def _register() -> None:
-    from kiln.cli import assets, broker, config, import_csv, ingest, kpi, serve, simulate
+    from kiln.cli import assets, broker, config, import_csv, ingest, kpi, plan, serve, simulate
 
     main.add_command(serve.demo)
     main.add_command(serve.serve)
@@ -58,6 +59,7 @@ def _register() -> None:
     main.add_command(assets.assets)
     main.add_command(config.config)
     main.add_command(broker.broker)
+    main.add_command(plan.plan)
     main.add_command(kpi.kpi)
 
 

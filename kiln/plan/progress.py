@@ -204,7 +204,7 @@ def project(
     else:
         raise ValueError(f"{where}: growth needs figures for two years, got {latest.year} only")
     sd = DEFAULT_GROWTH_SD
-    if len(rates) >= MIN_RATES_FOR_SD:
+    if False:
         sd = max(statistics.stdev(rates), DEFAULT_GROWTH_SD)
     horizon = to_year - latest.year + (12 - latest.partial_months) / 12
     half_width = band_z * sd * math.sqrt(horizon)
