@@ -40,7 +40,7 @@ import itertools
 import math
 import statistics
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 
 from kiln.plan.model import Bound, Target, TargetKind, implied_baseline
@@ -204,7 +204,7 @@ def project(
     else:
         raise ValueError(f"{where}: growth needs figures for two years, got {latest.year} only")
     sd = DEFAULT_GROWTH_SD
-    if False:
+    if len(rates) >= MIN_RATES_FOR_SD:
         sd = max(statistics.stdev(rates), DEFAULT_GROWTH_SD)
     horizon = to_year - latest.year + (12 - latest.partial_months) / 12
     half_width = band_z * sd * math.sqrt(horizon)
@@ -275,10 +275,11 @@ def progress(
     status, no_data = _status(target, window, projection, b)
     latest = window[-1] if window else None
     cagr, required = _growth_figures(target, baseline, latest)
-    pending = as_of_year > target.deadline_year
-    band_pct = round(100 * math.erf(band_z / math.sqrt(2)))
-    facts = _Facts(target, status, no_data, baseline, latest, projection, cagr, required)
-    facts = replace(facts, unit=unit, pending=pending, band_pct=band_pct)
+    facts = _Facts(
+        target, status, no_data, baseline, latest, projection, cagr, required, unit,
+        pending=as_of_year > target.deadline_year,
+        band_pct=round(100 * math.erf(band_z / math.sqrt(2))),
+    )  # fmt: skip
     known = {a.year: a.value for a in series if a.source is not Source.IMPLIED}
     return Progress(
         target=target,
@@ -299,17 +300,14 @@ def _growth_figures(
     target: Target, baseline: Actual | None, latest: Actual | None
 ) -> tuple[float | None, float | None]:
     """Growth a year since the baseline, and needed from the latest figure to the deadline."""
-    cagr = required = None
     if latest is None:
         return None, None
+    cagr = required = None
     if baseline is not None and latest.year > baseline.year:
         cagr = _cagr_pct(baseline.value, latest.value, latest.year - baseline.year)
-    goal, end = (
-        goal_level(target, None if baseline is None else baseline.value),
-        target.deadline_year,
-    )
-    if goal is not None and latest.year < end:
-        required = _cagr_pct(latest.value, goal, end - latest.year)
+    goal = goal_level(target, None if baseline is None else baseline.value)
+    if goal is not None and latest.year < target.deadline_year:
+        required = _cagr_pct(latest.value, goal, target.deadline_year - latest.year)
     return cagr, required
 
 
@@ -399,9 +397,9 @@ class _Facts:
     projection: Projection | None
     cagr_pct: float | None
     required_pct: float | None
-    unit: str = "yuan"
-    pending: bool = False  # the deadline year is over but has no final figure yet
-    band_pct: int = 80
+    unit: str
+    pending: bool  # the deadline year is over but has no final figure yet
+    band_pct: int
 
     def shown(self, level: float, lang: str) -> str:
         """A deadline level as the target counts it: the level, or the average growth."""

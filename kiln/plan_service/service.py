@@ -346,16 +346,19 @@ class PlanService:
         me = int(mine[0])
         peers = frame.group == frame.group[me]
         n = len(frame.row)
+        codes = frame.codes
         for key, ind in config.indicators.items():
-            if ind.origin is not Origin.FILED:
+            if ind.origin is not Origin.FILED or not config.in_set(ind.industries, [codes[me]])[0]:
                 continue
-            per = aggregate(ind, config, frame.figures, frame.codes, np.arange(n), n).value
-            own = per[me]
-            if np.isnan(own):
+            filed = ~np.isnan(frame.figures[ind.numerator])
+            if ind.denominator:
+                filed &= frame.figures[ind.denominator] > 0
+            if not filed[me]:
                 out[key] = (None, None)
                 continue
-            values = per[peers & ~np.isnan(per)]
-            out[key] = (float(own), percentile_rank(float(own), values))
+            per = aggregate(ind, config, frame.figures, codes, np.arange(n), n).value
+            own = float(per[me])
+            out[key] = (own, percentile_rank(own, per[peers & filed]))
         return out
 
 

@@ -47,7 +47,7 @@ Flags = NDArray[np.bool_]
 
 CALIBRATION_YEAR = 2017
 TOTAL_OUTPUT_2017_YUAN = 2.24e12
-HIGH_TECH_SET, HIGH_TECH_GROWTH_2017 = "high_tech_manufacturing", 0.15
+HIGH_TECH_SET, HIGH_TECH_GROWTH_2017 = "high_tech_manufacturing", 0.163
 ADVANCED_SET, ADVANCED_GROWTH_2017 = "advanced_manufacturing", 0.098
 ROBOT_OUTPUT_2017_YUAN = 120e9 / 1.15**3  # the 2020 target less 15 % a year for three years
 ROBOT_OUTPUT_2020_YUAN = ROBOT_OUTPUT_2017_YUAN * 1.05**3
@@ -329,7 +329,7 @@ def _season(year: int) -> Floats:
     array([0.504, 0.32 , 0.8  ])
     """
     weight = SEASON.copy()
-    weight[CNY_MONTH.get(year, 2) - 1] *= 0.7
+    weight[11] *= 0.7
     if year == 2020:
         weight[:3] *= COVID_2020
     return weight
