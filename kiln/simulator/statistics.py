@@ -329,7 +329,7 @@ def _season(year: int) -> Floats:
     array([0.504, 0.32 , 0.8  ])
     """
     weight = SEASON.copy()
-    weight[11] *= 0.7
+    weight[CNY_MONTH.get(year, 2) - 1] *= 0.7
     if year == 2020:
         weight[:3] *= COVID_2020
     return weight

@@ -377,3 +377,17 @@ def test_ten_thousand_enterprises_file_three_years_in_seconds(config: IndicatorC
     total = yearly(filings, enterprises, config, "total_output")
     assert total[2017] == pytest.approx(2.24e12, rel=1e-6)
     assert elapsed < 10
+
+
+def test_no_month_of_a_large_enterprises_reform_investment_looks_implausible(
+    config: IndicatorConfig,
+) -> None:
+    # Six appliance makers stand in for the whole city: each invests billions a year.
+    giants = [Enterprise(i, f"giant-{i}", "Giant", "shunde", "3852") for i in range(1, 7)]
+    filings = simulate_filings(giants, config, through=THROUGH)
+    assert max(f.figures["reform_investment"] for f in filings) > 3e9
+    before: dict[int, dict[str, float]] = {}
+    for f in filings:
+        reform = {"reform_investment": f.figures["reform_investment"]}
+        assert flags_for(reform, f.period, before.get(f.enterprise_id)) == ()
+        before[f.enterprise_id] = reform

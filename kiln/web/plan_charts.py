@@ -1,0 +1,110 @@
+"""Geometry of the plan pages' server-rendered SVG: a target's trajectory chart.
+
+The chart shows the target's own path from its baseline to the level it calls for, the yearly
+figures (each marked by where it comes from) and the projection from the latest figure to the
+deadline with its band. Only numbers come out (positions in the SVG's own units); the template
+draws and labels them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from kiln.plan.progress import Progress
+
+CHART_W, CHART_H = 640.0, 240.0
+LEFT, RIGHT, TOP, BOTTOM = 84.0, 18.0, 14.0, 30.0  # room for the axis labels
+TICKS = 4  # about this many grid lines on the value axis
+
+
+def nice_step(top: float, ticks: int = TICKS) -> float:
+    """A round step (1, 2 or 5 times a power of ten) giving about ``ticks`` steps up to top.
+
+    >>> nice_step(120e9), nice_step(7.0), nice_step(0.0)
+    (50000000000.0, 2.0, 1.0)
+    """
+    if not (math.isfinite(top) and top > 0):
+        return 1.0
+    raw = top / ticks
+    power = 10 ** math.floor(math.log10(raw))
+    for factor in (1.0, 2.0, 5.0, 10.0):
+        if raw <= factor * power:
+            return factor * power
+    return 10.0 * power  # pragma: no cover - the loop always returns
+
+
+def _r(v: float) -> float:
+    return round(v, 1)
+
+
+def trajectory_chart(p: Progress) -> dict[str, Any] | None:
+    """Where the target path, the figures, the projection and its band go; None when there is
+    nothing to draw (no baseline and no figures).
+
+    >>> from kiln.plan.model import Target, TargetKind
+    >>> from kiln.plan.progress import Actual, Source, progress
+    >>> t = Target("out", "x", TargetKind.LEVEL, 120.0, 2020, 2017, baseline_value=80.0)
+    >>> c = trajectory_chart(progress(t, [Actual(2018, 88.0, Source.FILED)], as_of_year=2018))
+    >>> [(x["year"], x["x"]) for x in c["xticks"]][::3], [g["value"] for g in c["yticks"]]
+    ([(2017, 84.0), (2020, 622.0)], [0.0, 50.0, 100.0, 150.0])
+    >>> c["points"][0]["source"], c["projection"]["from_year"], c["goal"]["x"]
+    ('filed', 2018, 622.0)
+    """
+    t = p.target
+    values = [v for _, v in p.trajectory] + [a.value for a in p.actuals]
+    if p.projection is not None:
+        values += [p.projection.high, p.projection.central]
+    if not values:
+        return None
+    y0, y1 = t.baseline_year, t.deadline_year
+    plot_w, plot_h = CHART_W - LEFT - RIGHT, CHART_H - TOP - BOTTOM
+    low = min(0.0, *values)
+    step = nice_step(max(values) - low)
+    top = math.ceil(max(values) / step) * step or step
+    low = math.floor(low / step) * step
+
+    def x(year: float) -> float:
+        return _r(LEFT + plot_w * (year - y0) / (y1 - y0))
+
+    def y(value: float) -> float:
+        return _r(TOP + plot_h * (1.0 - (value - low) / (top - low)))
+
+    chart: dict[str, Any] = {
+        "width": CHART_W,
+        "height": CHART_H,
+        "left": LEFT,
+        "right": CHART_W - RIGHT,
+        "top": TOP,
+        "bottom": CHART_H - BOTTOM,
+        "xticks": [{"year": yr, "x": x(yr)} for yr in range(y0, y1 + 1)],
+        "yticks": [
+            {"value": v, "y": y(v)}
+            for v in (low + i * step for i in range(round((top - low) / step) + 1))
+        ],
+        "path": " ".join(f"{x(yr)},{y(v)}" for yr, v in p.trajectory),
+        "goal": None,
+        "points": [
+            {"x": x(a.year), "y": y(a.value), "year": a.year, "value": a.value,
+             "source": a.source.value}
+            for a in p.actuals
+        ],  # fmt: skip
+        "projection": None,
+    }
+    if p.trajectory:
+        year, value = p.trajectory[-1]
+        chart["goal"] = {"x": x(year), "y": y(value), "value": value}
+    latest = p.actuals[-1] if p.actuals else None
+    pr = p.projection
+    if pr is not None and latest is not None and latest.year < pr.year:
+        sx, sy, ex = x(latest.year), y(latest.value), x(pr.year)
+        chart["projection"] = {
+            "from_year": latest.year,
+            "line": f"{sx},{sy} {ex},{y(pr.central)}",
+            "band": f"{sx},{sy} {ex},{y(pr.high)} {ex},{y(pr.low)}",
+            "x": ex,
+            "central": y(pr.central),
+            "low": y(pr.low),
+            "high": y(pr.high),
+        }
+    return chart
