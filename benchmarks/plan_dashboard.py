@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo
 from benchmarks.common import Figure, cli, log, median, temp_dir, timed_repeats
 from kiln.plan_service.service import PlanService
 from kiln.plan_service.views import dashboard_json
-from kiln.simulator.statistics import simulate_enterprises, simulate_filings
+from kiln.simulator.registry import simulate_enterprises
+from kiln.simulator.statistics import simulate_filings
 from kiln.store.duckdb import DuckDBStore
 
 PLAN = "tech-reform-2018-2020"

@@ -14,7 +14,8 @@ from kiln.plan.filings import Filing, Period
 from kiln.plan.model import CITY, Scope, ScopeKind
 from kiln.plan.progress import Source
 from kiln.plan_service.service import PlanService
-from kiln.simulator.statistics import simulate_enterprises, simulate_filings
+from kiln.simulator.registry import simulate_enterprises
+from kiln.simulator.statistics import simulate_filings
 from kiln.store.duckdb import DuckDBStore
 
 PLAN = "tech-reform-2018-2020"

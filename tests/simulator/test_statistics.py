@@ -17,12 +17,8 @@ from kiln.domain.industries import validate_code
 from kiln.plan.documents import config_from
 from kiln.plan.filings import Filing, Period, flags_for, parse_figures
 from kiln.plan.indicators import IndicatorConfig, group_of
-from kiln.simulator.statistics import (
-    OTHER_CODES,
-    simulate_enterprises,
-    simulate_filings,
-    simulate_years,
-)
+from kiln.simulator.registry import OTHER_CODES, simulate_enterprises
+from kiln.simulator.statistics import simulate_filings, simulate_years
 from kiln.simulator.world import build_city
 
 THROUGH = (2024, 12)
