@@ -8,7 +8,17 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 import kiln
-from kiln.api import assets, auth, dead_letters, ingest, kpi, line_protocol, plan, telemetry
+from kiln.api import (
+    assets,
+    auth,
+    dead_letters,
+    ingest,
+    kpi,
+    line_protocol,
+    plan,
+    plan_report,
+    telemetry,
+)
 from kiln.api.errors import install_error_handlers
 from kiln.runtime import Runtime
 from kiln.security_headers import SecurityHeaders
@@ -37,7 +47,17 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
     app.state.runtime = runtime
     install_error_handlers(app)
     app.add_middleware(SecurityHeaders, hsts=runtime.settings.security.cookie_secure)
-    for module in (auth, ingest, line_protocol, dead_letters, assets, telemetry, kpi, plan):
+    for module in (
+        auth,
+        ingest,
+        line_protocol,
+        dead_letters,
+        assets,
+        telemetry,
+        kpi,
+        plan,
+        plan_report,
+    ):
         app.include_router(module.router)
     install_web(app)
     return app

@@ -20,13 +20,11 @@ from kiln.api.deps import AccessDep, RuntimeDep
 from kiln.api.errors import ERROR_RESPONSES
 from kiln.auth.roles import Permission
 from kiln.errors import BadInput, NotFound
-from kiln.kpi.rollup import Level
-from kiln.kpi_service import KpiRequest, KpiService, Window
-from kiln.kpi_service.rows import to_rows
 from kiln.plan.documents import config_doc, plan_doc
-from kiln.plan.filings import Filing, Period
+from kiln.plan.filings import Period
+from kiln.plan_access import measured as measured_now
+from kiln.plan_access import store_filings
 from kiln.plan_service import submit
-from kiln.plan_service.measured import measure
 from kiln.plan_service.views import dashboard_json, filing_json, plain, table_json
 from kiln.runtime import Runtime
 
@@ -51,12 +49,6 @@ class PublishedIn(BaseModel):
     """Published figures as CSV-shaped rows (indicator, scope, year, measure, value, unit...)."""
 
     figures: list[dict[str, str]] = Field(max_length=10_000)
-
-
-def _filer_scope(access: Access) -> int | None:
-    """The enterprise the caller files for (None: any, the city admin)."""
-    access.require(Permission.FILE_STATISTICS)
-    return None if access.who.role.is_city else access.who.enterprise_id
 
 
 def _filings_scope(access: Access, enterprise: str | None) -> int | None:
@@ -197,35 +189,10 @@ def scenario(
 # -- filings -------------------------------------------------------------------------------
 
 
-def _store(
-    rt: RuntimeDep, access: Access, subs: list[submit.Submission], channel: str, confirm: bool
-) -> list[Filing]:
-    own = _filer_scope(access)
-    filings = submit.check(
-        rt.plan.plans_store,
-        access.catalog,
-        subs,
-        filed_by=access.who.name,
-        channel=channel,
-        now_ms=rt.clock.now_ms(),
-        confirm=confirm,
-        own_enterprise=own,
-    )
-    rt.plan.plans_store.write_filings(filings)
-    corrections = sum(1 for f in filings if f.version > 1)
-    rt.security.record(
-        access.who,
-        "filings_stored",
-        enterprise_id=own,
-        detail=f"{len(filings)} filings via {channel}, {corrections} corrections",
-    )
-    return filings
-
-
 @router.post("/filings", status_code=201, summary="File statistics (JSON)")
 def file_json(body: FilingsIn, rt: RuntimeDep, access: AccessDep) -> dict[str, Any]:
     """Store filings; 422 names the first bad value, or lists the flags to confirm."""
-    filings = _store(rt, access, submit.from_items(body.filings), "api", body.confirm)
+    filings = store_filings(rt, access, submit.from_items(body.filings), "api", body.confirm)
     slugs = _slugs(access)
     return {
         "stored": len(filings),
@@ -249,7 +216,7 @@ async def file_upload(
     is_xlsx = name.lower().endswith(".xlsx") or data[:2] == b"PK"
     subs = submit.read_xlsx(data, name=name) if is_xlsx else submit.read_csv(data, name=name)
     channel = "xlsx" if is_xlsx else "csv"
-    filings = await run_in_threadpool(_store, rt, access, subs, channel, confirm)
+    filings = await run_in_threadpool(store_filings, rt, access, subs, channel, confirm)
     return {"stored": len(filings), "corrections": sum(1 for f in filings if f.version > 1)}
 
 
@@ -306,27 +273,24 @@ def measured(rt: RuntimeDep, access: AccessDep) -> dict[str, Any]:
 
 
 def measured_json(rt: Runtime, access: Access) -> dict[str, Any]:
-    """The measured indicators as JSON (shared with the plan page)."""
-    now = rt.clock.now_ms()
-    m = measure(
-        access.catalog, rt.plan.config(), rt.store.last_values(), rt.store.current_states(), now
-    )
-    service = KpiService(rt.store, rt.settings.kpi)
-    oee: dict[str, list[dict[str, Any]]] = {}
-    for level in (Level.INDUSTRY, Level.DISTRICT):
-        req = KpiRequest(level=level, window=Window.MONTH, energy=False)
-        rows = to_rows(access.kpi_table(service, req))
-        oee[level.value] = [
+    """The measured indicators as JSON."""
+    m, oee = measured_now(rt, access)
+    data: dict[str, Any] = plain(m)
+    for part, rows in (
+        ("city", [m.city]),
+        ("by_district", m.by_district),
+        ("by_industry", m.by_industry),
+    ):
+        out = data[part] if part != "city" else [data[part]]
+        for d, r in zip(out, rows, strict=True):
+            d["robot_utilisation"] = r.robot_utilisation
+    data["source"] = "measured"
+    data["oee_this_month"] = {
+        level: [
             {"key": r["key"], "name": r["name"], "oee": r.get("oee"),
              "enterprises": r.get("enterprises"), "suppressed": r.get("suppressed", False)}
             for r in rows
-        ]  # fmt: skip
-    data: dict[str, Any] = plain(m)
-    for part in ("city", "by_district", "by_industry"):
-        rows_ = data[part] if isinstance(data[part], list) else [data[part]]
-        src = [m.city] if part == "city" else list(getattr(m, part))
-        for d, r in zip(rows_, src, strict=True):
-            d["robot_utilisation"] = r.robot_utilisation
-    data["source"] = "measured"
-    data["oee_this_month"] = oee
+        ]
+        for level, rows in oee.items()
+    }  # fmt: skip
     return data

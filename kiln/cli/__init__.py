@@ -35,6 +35,7 @@ def main(verbose: bool) -> None:
     kiln broker     write Mosquitto users and ACLs from the device tokens
     kiln kpi        ISO 22400 KPIs per level and period: table, CSV or JSON
     kiln plan       the action plan's status; filings from CSV or Excel files
+    kiln report     the city's yearly report on industry and the plan: HTML, PDF or Markdown
 
     Settings come from a TOML file (--config, or KILN_CONFIG) and KILN_* variables:
     KILN_SERVER__PORT=8080 overrides [server] port.
@@ -49,7 +50,18 @@ def main(verbose: bool) -> None:
 
 
 def _register() -> None:
-    from kiln.cli import assets, broker, config, import_csv, ingest, kpi, plan, serve, simulate
+    from kiln.cli import (
+        assets,
+        broker,
+        config,
+        import_csv,
+        ingest,
+        kpi,
+        plan,
+        report,
+        serve,
+        simulate,
+    )
 
     main.add_command(serve.demo)
     main.add_command(serve.serve)
@@ -60,6 +72,7 @@ def _register() -> None:
     main.add_command(config.config)
     main.add_command(broker.broker)
     main.add_command(plan.plan)
+    main.add_command(report.report)
     main.add_command(kpi.kpi)
 
 

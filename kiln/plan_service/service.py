@@ -15,7 +15,7 @@ import numpy as np
 
 from kiln.domain.catalog import AssetCatalog
 from kiln.errors import BadInput, NotFound
-from kiln.plan.disclosure import percentile_rank
+from kiln.plan.disclosure import CITY_RULES, Rules, percentile_rank
 from kiln.plan.documents import (
     Measure,
     PublishedFigure,
@@ -58,6 +58,7 @@ class TargetView:
     indicator: Indicator
     progress: Progress
     coverage: Coverage
+    withheld_years: tuple[int, ...] = ()  # filed sums the city may not see (disclosure control)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,10 +163,14 @@ class PlanService:
         *,
         as_of_year: int,
         partial: YearFrame | None = None,
+        withheld: list[int] | None = None,
     ) -> list[Actual]:
         """The indicator's yearly values in a scope: the published figure where there is one,
         else the sum of the filings (with their coverage); the as-of year, when only some of
-        its months are filed, annualised by last year's share of the same months."""
+        its months are filed, annualised by last year's share of the same months.
+
+        With ``withheld`` (a list to fill), a filed sum the city may not see (fewer than 3
+        enterprises, or one above 85 %) is left out and its year added there."""
         config = self.config()
         levels = {
             p.year: p
@@ -187,6 +192,9 @@ class PlanService:
                 continue
             months = int(f.months[rows].max()) if rows.any() else 0
             if months == 0 or np.isnan(c.value[0]):
+                continue
+            if withheld is not None and not _disclosable(int(c.n[0]), c.top[0], c.numerator[0]):
+                withheld.append(year)
                 continue
             cov = coverage(ind, config, f, scope, 0).share
             value = float(c.value[0])
@@ -221,14 +229,15 @@ class PlanService:
         for t in plan.targets:
             ind = config.indicator(t.indicator)
             sibling = _growth_sibling(plan, t)
+            hidden: list[int] = []
             actuals = self.actuals(
-                ind, t.scope, frame, published, as_of_year=as_of, partial=partial
+                ind, t.scope, frame, published, as_of_year=as_of, partial=partial, withheld=hidden
             )
             actuals = _with_implied_baseline(plan, t, actuals)
             prog = progress(t, actuals, as_of_year=as_of, growth_sibling=sibling, unit=ind.unit)
             latest = frame.of_year(max((a.year for a in actuals), default=as_of))
             cov = coverage(ind, config, latest, t.scope, min(now_ms, year_end_ms(as_of)))
-            views.append(TargetView(t, ind, prog, cov))
+            views.append(TargetView(t, ind, prog, cov, tuple(hidden)))
         filed_years = np.unique(frame.year[frame.months >= 12])
         table_year = int(filed_years.max()) if len(filed_years) else as_of
         tables = tuple(
@@ -284,13 +293,17 @@ class PlanService:
                 where="query: target",
             )
         year_now, _ = local_year_month(now_ms)
-        as_of = min(year_now - 1, as_of_year or year_now - 1)
+        # By default the plan as it stood a year before its deadline (or last year, if sooner).
+        as_of = min(year_now - 1, as_of_year or target.deadline_year - 1, target.deadline_year)
         frame = self.frame(catalog, as_of)
         keys = GROUP_KEYS if by == "industry" else DISTRICT_KEYS
         kind = ScopeKind.INDUSTRY if by == "industry" else ScopeKind.DISTRICT
-        table = indicator_table(ind, config, frame, as_of, now_ms)
-        margin = table.col_totals if by == "industry" else table.row_totals
-        withheld = {k for k, cell in zip(keys, margin, strict=True) if not cell.shown}
+        # A component the city may not see in any year used is pooled with the others withheld.
+        withheld: set[str] = set()
+        for year in range(target.baseline_year, as_of + 1):
+            table = indicator_table(ind, config, frame, year, now_ms)
+            margin = table.col_totals if by == "industry" else table.row_totals
+            withheld |= {k for k, cell in zip(keys, margin, strict=True) if not cell.shown}
         unknown = set(overrides or {}) - set(keys)
         if unknown:
             raise BadInput(
@@ -326,9 +339,15 @@ class PlanService:
             )
         if not components:
             raise BadInput("no filed figures to project from", where="query: target")
-        return project_components(
-            components, to_year=target.deadline_year, overrides=dict(overrides or {}), target=target
-        )
+        try:
+            return project_components(
+                components,
+                to_year=target.deadline_year,
+                overrides=dict(overrides or {}),
+                target=target,
+            )
+        except ValueError as err:
+            raise BadInput(str(err), where="scenario") from None
 
     # -- an enterprise's own view ------------------------------------------------------------
 
@@ -360,6 +379,13 @@ class PlanService:
             own = float(per[me])
             out[key] = (own, percentile_rank(own, per[peers & filed]))
         return out
+
+
+def _disclosable(n: int, top: float, total: float, rules: Rules = CITY_RULES) -> bool:
+    """Whether a sum over enterprises may be shown to the city (the primary rules)."""
+    if n == 0:
+        return True
+    return n >= rules.min_n and top <= rules.dominance * total * (1 + 1e-12)
 
 
 def _with_implied_baseline(plan: Plan, t: Target, actuals: list[Actual]) -> list[Actual]:

@@ -74,6 +74,7 @@ def dashboard_json(d: Dashboard) -> dict[str, Any]:
                 "unit": v.indicator.unit,
                 "progress": {k: plain(val) for k, val in _progress(v.progress).items()},
                 "coverage": plain(v.coverage),
+                "withheld_years": list(v.withheld_years),
             }
             for v in d.targets
         ],

@@ -1,4 +1,5 @@
-"""Geometry of the plan pages' server-rendered SVG: a target's trajectory chart.
+"""What the plan pages draw: a target's trajectory chart as SVG geometry, and the number
+formats of the charts' axes, the cards and the tables.
 
 The chart shows the target's own path from its baseline to the level it calls for, the yearly
 figures (each marked by where it comes from) and the projection from the latest figure to the
@@ -11,11 +12,55 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from kiln.plan.progress import Progress
+from kiln.plan.progress import Actual, Progress, format_money
+from kiln.plan_service.tables import IndicatorTable
 
 CHART_W, CHART_H = 640.0, 240.0
 LEFT, RIGHT, TOP, BOTTOM = 84.0, 18.0, 14.0, 30.0  # room for the axis labels
 TICKS = 4  # about this many grid lines on the value axis
+
+
+def amount(value: float | None, unit: str = "yuan") -> str:
+    """A figure for a reader: money in mn or bn yuan, others with their unit; '–' for none.
+
+    >>> amount(7.89e10), amount(1234.0, "robots"), amount(None)
+    ('78.9 bn yuan', '1,234 robots', '–')
+    """
+    if value is None or value != value:
+        return "–"
+    if unit == "yuan":
+        return format_money(value)
+    number = f"{value:,.1f}".removesuffix(".0")
+    return f"{number} {unit}".strip()
+
+
+def pct(value: float | None, decimals: int = 1) -> str:
+    """A percentage; '–' for none.
+
+    >>> pct(4.4844), pct(None)
+    ('4.5 %', '–')
+    """
+    return "–" if value is None or value != value else f"{value:.{decimals}f} %"
+
+
+def number(value: float | None, factor: float = 1.0, decimals: int = 0) -> str:
+    """A table cell's value divided by its table's factor.
+
+    >>> number(1.25e9, 1e9, 2)
+    '1.25'
+    """
+    return "–" if value is None or value != value else f"{value / factor:,.{decimals}f}"
+
+
+def table_scale(t: IndicatorTable) -> dict[str, Any]:
+    """A table with the one scale its cells are shown in (bn or mn yuan for money), so they
+    compare at a glance and the unit is said once, in the caption."""
+    cells = [*(c for row in t.interior for c in row), *t.row_totals, *t.col_totals, t.total]
+    top = max((c.value for c in cells if c.value is not None), default=0.0)
+    scale, factor, decimals = "", 1.0, 0 if not t.indicator.is_ratio else 1
+    if t.indicator.unit == "yuan":
+        scale, factor, decimals = ("bn", 1e9, 2) if top >= 1e9 else ("mn", 1e6, 1)
+    return {"t": t, "scale": scale, "factor": factor, "decimals": decimals}
 
 
 def nice_step(top: float, ticks: int = TICKS) -> float:
@@ -28,14 +73,16 @@ def nice_step(top: float, ticks: int = TICKS) -> float:
         return 1.0
     raw = top / ticks
     power = 10 ** math.floor(math.log10(raw))
-    for factor in (1.0, 2.0, 5.0, 10.0):
-        if raw <= factor * power:
-            return factor * power
-    return 10.0 * power  # pragma: no cover - the loop always returns
+    factor = next(f for f in (1.0, 2.0, 5.0, 10.0) if raw <= f * power)
+    return float(factor * power)
 
 
 def _r(v: float) -> float:
     return round(v, 1)
+
+
+def _point(x: float, y: float, a: Actual) -> dict[str, Any]:
+    return {"x": x, "y": y, "year": a.year, "value": a.value, "source": a.source.value}
 
 
 def trajectory_chart(p: Progress) -> dict[str, Any] | None:
@@ -48,11 +95,15 @@ def trajectory_chart(p: Progress) -> dict[str, Any] | None:
     >>> c = trajectory_chart(progress(t, [Actual(2018, 88.0, Source.FILED)], as_of_year=2018))
     >>> [(x["year"], x["x"]) for x in c["xticks"]][::3], [g["value"] for g in c["yticks"]]
     ([(2017, 84.0), (2020, 622.0)], [0.0, 50.0, 100.0, 150.0])
-    >>> c["points"][0]["source"], c["projection"]["from_year"], c["goal"]["x"]
-    ('filed', 2018, 622.0)
+    >>> [q["source"] for q in c["points"]], c["projection"]["from_year"], c["goal"]["x"]
+    (['published', 'filed'], 2018, 622.0)
     """
     t = p.target
-    values = [v for _, v in p.trajectory] + [a.value for a in p.actuals]
+    # The baseline is drawn even where it does not count as a figure (an implied one).
+    shown = list(p.actuals)
+    if p.baseline is not None and all(a.year != p.baseline.year for a in shown):
+        shown.insert(0, p.baseline)
+    values = [v for _, v in p.trajectory] + [a.value for a in shown]
     if p.projection is not None:
         values += [p.projection.high, p.projection.central]
     if not values:
@@ -84,11 +135,7 @@ def trajectory_chart(p: Progress) -> dict[str, Any] | None:
         ],
         "path": " ".join(f"{x(yr)},{y(v)}" for yr, v in p.trajectory),
         "goal": None,
-        "points": [
-            {"x": x(a.year), "y": y(a.value), "year": a.year, "value": a.value,
-             "source": a.source.value}
-            for a in p.actuals
-        ],  # fmt: skip
+        "points": [_point(x(a.year), y(a.value), a) for a in shown],
         "projection": None,
     }
     if p.trajectory:

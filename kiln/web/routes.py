@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
-from kiln.web import connectivity, kpi, pages, session, sse
+from kiln.web import connectivity, kpi, pages, plan, plan_filings, session, sse
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -30,6 +30,8 @@ def install(app: FastAPI) -> None:
     app.include_router(pages.router)
     app.include_router(connectivity.router)
     app.include_router(kpi.router)
+    app.include_router(plan.router)
+    app.include_router(plan_filings.router)
     app.include_router(sse.router)
     app.add_exception_handler(HTTPException, _not_found_page)
     app.add_exception_handler(session.SignInNeeded, session.redirect_to_sign_in)
