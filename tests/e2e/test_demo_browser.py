@@ -186,6 +186,20 @@ def test_demo_pages_show_the_city_live_and_stop_cleanly(demo: KilnProcess, tmp_p
             assert page.get_by_role("link", name="8 h").get_attribute("aria-current") == "page"
             check_equipment(page)
 
+            # The enterprise's statistical filings, seeded for the demo from 2016 on.
+            page.goto(url + "/filings")
+            assert page.locator("#list-title").count() == 1
+            page.screenshot(path=SCREENSHOTS / "filings.png", full_page=True)
+            # The city analyst's plan dashboard: the 2018-2020 plan, as it stood in 2019.
+            page.get_by_role("button", name="Sign out").click()
+            page.wait_for_url("**/sign-in")
+            sign_in(page, url, "analyst", password)
+            page.goto(url + "/plan/tech-reform-2018-2020?as_of=2019")
+            cards = page.locator("article.target-card")
+            assert cards.count() == 2
+            assert set(cards.evaluate_all("cs => cs.map(c => c.dataset.status)")) == {"off_track"}
+            page.screenshot(path=SCREENSHOTS / "plan.png", full_page=True)
+
             assert trouble.seen == []
             # Ctrl-C with the page still open and streaming: the server must not wait on it.
             assert demo.interrupt(timeout_s=20) == 0
