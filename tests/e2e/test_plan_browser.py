@@ -7,19 +7,16 @@ thread (tests/web/conftest.py), so it runs in seconds.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from kiln.runtime import Runtime
 from kiln.server import create_app
 from tests.e2e.test_demo_browser import CHROMIUM, CHROMIUM_ARGS, BrowserTrouble
+from tests.served import served
 from tests.web.conftest import PASSWORD, USERS, city_runtime
 
 WAIT_MS = 10_000
@@ -47,20 +44,8 @@ def runtime(tmp_path: Path) -> Iterator[Runtime]:
 def url(runtime: Runtime) -> Iterator[str]:
     """The app (with the plan pages) served by uvicorn on a free port, in a thread."""
     app = create_app(runtime, manage_runtime=False)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert server.started
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(app) as base:
+        yield base
 
 
 def sign_in(page: Any, url: str, path: str, username: str) -> None:

@@ -3,13 +3,9 @@ synchronous and batching writes are stored, a bad line comes back as its 400, pi
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 from influxdb_client.client.influxdb_client import InfluxDBClient
 from influxdb_client.client.write.point import Point
 from influxdb_client.client.write_api import SYNCHRONOUS, WriteOptions
@@ -21,6 +17,7 @@ from kiln.runtime import Runtime
 from kiln.server import create_app
 from tests.api.conftest import issue_token
 from tests.conftest import NOW_MS
+from tests.served import served
 
 T_MS = NOW_MS - 3_600_000
 
@@ -28,27 +25,8 @@ T_MS = NOW_MS - 3_600_000
 @pytest.fixture
 def url(runtime: Runtime) -> Iterator[str]:
     """Kiln's app served by uvicorn on a free port, in a thread."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(runtime, manage_runtime=False),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            lifespan="off",
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert server.started
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(create_app(runtime, manage_runtime=False)) as base:
+        yield base
 
 
 @pytest.fixture
