@@ -38,9 +38,14 @@ class ServerSettings(_Section):
 class StoreSettings(_Section):
     """Where telemetry and assets are kept."""
 
-    backend: Literal["duckdb"] = Field("duckdb", description="storage backend")
+    backend: Literal["duckdb", "postgres"] = Field("duckdb", description="storage backend")
     path: Path = Field(Path("data/kiln.duckdb"), description="DuckDB file")
     memory_limit: str = Field("512MB", description="DuckDB memory limit")
+    url: str = Field(
+        "postgresql://postgres@127.0.0.1:5432/kiln",
+        description="PostgreSQL URL (libpq form), for backend = postgres",
+    )
+    pool_size: int = Field(8, ge=1, le=200, description="PostgreSQL connections per process")
     compact_every_s: float = Field(300.0, gt=0, description="how often live points are sorted in")
 
 
