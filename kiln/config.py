@@ -49,6 +49,50 @@ class StoreSettings(_Section):
     compact_every_s: float = Field(300.0, gt=0, description="how often live points are sorted in")
 
 
+class RetentionSettings(_Section):
+    """How long telemetry is kept, in whole UTC days; 0 keeps forever (docs/storage.md)."""
+
+    enabled: bool = Field(True, description="apply retention once a day, after a compaction")
+    raw_days: int = Field(30, ge=0, le=36_500, description="days of raw points kept")
+    rollup_1m_days: int = Field(
+        180, ge=0, le=36_500, description="days of 1-minute rollups kept (at least raw_days)"
+    )
+    rollup_1h_days: int = Field(
+        0, ge=0, le=36_500, description="days of 1-hour rollups kept (at least rollup_1m_days)"
+    )
+    enterprises: dict[str, int] = Field(
+        default_factory=dict, description="raw days per enterprise slug, e.g. {acme-auto = 90}"
+    )
+    signals: dict[str, int] = Field(
+        default_factory=dict,
+        description="raw days per signal kind or template.signal pattern, e.g. "
+        '{state = 365, "industrial_robot.*" = 7}; the longest matching rule wins',
+    )
+
+    @field_validator("enterprises", "signals")
+    @classmethod
+    def _days(cls, value: dict[str, int]) -> dict[str, int]:
+        for key, days in value.items():
+            if not 0 <= days <= 36_500:
+                raise ValueError(f"{key}: {days} is not within 0..36500 days")
+        return value
+
+    @field_validator("signals")
+    @classmethod
+    def _signal_classes(cls, value: dict[str, int]) -> dict[str, int]:
+        kinds = ("gauge", "counter", "state", "enum")
+        for key in value:
+            template = key.split(".", 1)[0]
+            if "." not in key and key not in kinds:
+                raise ValueError(
+                    f"{key!r} is neither a signal kind ({', '.join(kinds)}) nor a "
+                    "template.signal pattern"
+                )
+            if "." in key and not any(c in template for c in "*?[") and template not in TEMPLATES:
+                raise ValueError(f"{key!r}: unknown template {template!r}")
+        return value
+
+
 class SimulatorSettings(_Section):
     """The built-in factory city."""
 
@@ -120,6 +164,7 @@ class Settings(_Section):
     server: ServerSettings = ServerSettings()
     security: SecuritySettings = SecuritySettings()
     store: StoreSettings = StoreSettings()
+    retention: RetentionSettings = RetentionSettings()
     simulator: SimulatorSettings = SimulatorSettings()
     ingest: IngestSettings = IngestSettings()
     kpi: KpiSettings = KpiSettings()

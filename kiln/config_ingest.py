@@ -1,5 +1,6 @@
 """Settings of the ingest adapters: ``[[ingest.mqtt]]``, ``[[ingest.sparkplug]]``,
-``[[ingest.opcua]]`` and ``[[ingest.modbus]]`` tables in the TOML file, one per connection.
+``[[ingest.opcua]]``, ``[[ingest.modbus]]`` and ``[[ingest.nats]]`` tables in the TOML file, one
+per connection.
 
 Each adapter configured here runs inside ``kiln serve`` / ``kiln demo`` and in ``kiln ingest``.
 """
@@ -43,7 +44,33 @@ class MqttSettings(BrokerSettings):
     root: str = Field("fs/v1", description="UNS root: <root>/<enterprise>/<site>/<area>/...")
     topics: list[str] = Field(default_factory=list, description="topic filters (default: <root>/#)")
     qos: Literal[0, 1] = Field(1, description="subscription QoS; 1 acknowledges after commit")
-    shared_group: str = Field("", description="MQTT 5 shared-subscription group for workers")
+    shared_group: str = Field(
+        "",
+        pattern=r"^[^/+#]*$",
+        description="MQTT 5 shared-subscription group: workers in it share the messages",
+    )
+    worker: str = Field(
+        "",
+        pattern=r"^[A-Za-z0-9_.-]*$",
+        description="with shared_group: this worker's stable name, the client id's suffix "
+        "(default: the host name)",
+    )
+    session_expiry_s: int = Field(
+        3600,
+        ge=0,
+        le=4_294_967_295,
+        description="QoS 1: how long the broker keeps the session (and unacknowledged "
+        "messages) while the adapter is away",
+    )
+
+    @model_validator(mode="after")
+    def _shared_needs_mqtt5(self) -> MqttSettings:
+        if self.shared_group and self.protocol != "5":
+            raise ValueError(
+                f'shared_group {self.shared_group!r} needs protocol "5" '
+                f"(shared subscriptions are MQTT 5), not {self.protocol!r}"
+            )
+        return self
 
 
 class SparkplugSettings(BrokerSettings):
@@ -156,11 +183,84 @@ class ModbusSettings(_Section):
     registers: list[ModbusRegister] = Field(default_factory=list, description="what to read")
 
 
+class NatsSettings(_Section):
+    """A NATS JetStream durable pull consumer; workers on the same durable share the stream."""
+
+    name: str = _NAME
+    servers: list[str] = Field(
+        default_factory=lambda: ["nats://127.0.0.1:4222"],
+        min_length=1,
+        description="server URLs (nats:// or tls://)",
+    )
+    stream: str = Field(
+        "KILN", pattern=r"^[A-Za-z0-9_-]{1,64}$", description="JetStream stream name"
+    )
+    subjects: list[str] = Field(
+        default_factory=lambda: ["kiln.>"],
+        min_length=1,
+        description="subjects the stream holds (when Kiln creates it) and the consumer takes",
+    )
+    root: str = Field(
+        "kiln.v1",
+        pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$",
+        description="subject root: <root>.<enterprise>.<site>.<area>.<line>...",
+    )
+    durable: str = Field(
+        "kiln-ingest",
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="durable consumer name, the same for every worker that shares the stream",
+    )
+    batch: int = Field(500, ge=1, le=10_000, description="messages fetched (and committed) at once")
+    fetch_timeout_s: float = Field(
+        1.0, gt=0, le=60, description="how long a fetch waits for messages"
+    )
+    ack_wait_s: float = Field(
+        30.0, gt=0, le=3600, description="unacknowledged messages are delivered again after this"
+    )
+    max_deliver: int = Field(
+        -1,
+        ge=-1,
+        description="deliveries of a message that keeps failing to commit, then a dead letter "
+        "(-1: no limit)",
+    )
+    create_stream: bool = Field(True, description="create the stream if it is missing")
+    retention: Literal["limits", "interest", "workqueue"] = Field(
+        "limits", description="retention policy of a stream Kiln creates"
+    )
+    max_age_s: float = Field(
+        0.0, ge=0, description="how long a stream Kiln creates keeps messages (0: no limit)"
+    )
+    user: str = Field("", description="user name")
+    password: str = Field("", description="password")
+    token: str = Field("", description="authentication token (instead of user and password)")
+    tls: bool = Field(False, description="connect with TLS")
+    ca_file: Path | None = Field(None, description="CA certificate (PEM) to trust")
+    cert_file: Path | None = Field(None, description="client certificate (PEM)")
+    key_file: Path | None = Field(None, description="client private key (PEM)")
+    reconnect_max_s: float = Field(30.0, gt=0, le=3600, description="longest reconnect backoff")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> NatsSettings:
+        if self.max_deliver == 0:
+            raise ValueError("max_deliver: 0 would deliver nothing; -1 means no limit")
+        if self.token and self.user:
+            raise ValueError("token and user: authenticate with one of them, not both")
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("cert_file and key_file: give both or neither")
+        return self
+
+
 class IngestSettings(_Section):
     """Protocol adapters and the dead-letter table."""
 
     dead_letters_keep: int = Field(
         100_000, ge=100, description="dead letters kept (oldest dropped; counts are kept)"
+    )
+    metrics_port: int = Field(
+        9108,
+        ge=0,
+        le=65535,
+        description="port of /healthz, /readyz and /metrics in `kiln ingest` (0: off)",
     )
     mqtt: list[MqttSettings] = Field(default_factory=list, description="MQTT JSON subscriptions")
     sparkplug: list[SparkplugSettings] = Field(
@@ -168,3 +268,6 @@ class IngestSettings(_Section):
     )
     opcua: list[OpcUaSettings] = Field(default_factory=list, description="OPC UA clients")
     modbus: list[ModbusSettings] = Field(default_factory=list, description="Modbus TCP pollers")
+    nats: list[NatsSettings] = Field(
+        default_factory=list, description="NATS JetStream pull consumers"
+    )

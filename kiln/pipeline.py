@@ -11,6 +11,7 @@ import contextlib
 import logging
 import threading
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 from kiln.clock import Clock
@@ -18,6 +19,7 @@ from kiln.domain.batches import Bundle
 from kiln.domain.catalog import AssetCatalog
 from kiln.domain.dead_letters import DeadLetter
 from kiln.ingest.adapter import Adapter
+from kiln.metrics import ingesting_for
 from kiln.store.base import Store
 from kiln.store.writer import StoreWriter
 
@@ -35,6 +37,7 @@ class StoreSink:
         self._letters: list[DeadLetter] = []
         self._lock = threading.Lock()  # dead_letter may be called from a client library's thread
         self.refused: Counter[str] = Counter()  # per adapter, since start
+        self.metrics = writer.metrics
         self.lost = 0  # letters dropped because the buffer was full (logged)
 
     @property
@@ -50,9 +53,15 @@ class StoreSink:
         """Commit a bundle; return once it is stored."""
         return await self.writer.submit(bundle, batch_id=batch_id)
 
+    async def submit_group(self, items: Sequence[tuple[Bundle, str | None]]) -> int:
+        """Commit several (bundle, batch_id) in one transaction; return once stored."""
+        return await self.writer.submit_group(items)
+
     def dead_letter(self, letter: DeadLetter) -> None:
         """Buffer a refused message for the next flush."""
         log.info("refused %s from %s: %s", letter.adapter, letter.source, letter.reason)
+        # Counted here, not at the flush: a letter lost to a full buffer was refused all the same.
+        self.metrics.refused(letter.adapter)
         with self._lock:
             self.refused[letter.adapter] += 1
             if len(self._letters) >= MAX_BUFFERED:
@@ -90,6 +99,11 @@ class StoreSink:
 
 async def run_adapter(adapter: Adapter, sink: StoreSink) -> None:
     """Run one adapter; if it ever fails, log and restart it after a pause (never give up)."""
+    with ingesting_for(adapter.kind):
+        await _run_adapter(adapter, sink)
+
+
+async def _run_adapter(adapter: Adapter, sink: StoreSink) -> None:
     pause = 1.0
     while True:
         try:

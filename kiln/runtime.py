@@ -17,16 +17,19 @@ from kiln.config import Settings
 from kiln.domain.catalog import AssetCatalog
 from kiln.errors import BadInput
 from kiln.ingest.adapter import Adapter, adapters_from
+from kiln.metrics import Metrics, ingesting_for
 from kiln.pipeline import StoreSink, run_adapter, stop_tasks
 from kiln.plan_service.service import PlanService
 from kiln.store.base import Store
 from kiln.store.duckdb import DuckDBStore
+from kiln.store.retention import Removal, retention_plan
 from kiln.store.writer import StoreWriter
 
 if TYPE_CHECKING:
     from kiln.simulator.live import SimulatorRunner
 
 log = logging.getLogger(__name__)
+RETAINED_KEY = "retention.last_run_ms"
 
 
 def read_asset_file(path: Path) -> dict[str, Any]:
@@ -58,7 +61,7 @@ def read_asset_file(path: Path) -> dict[str, Any]:
 
 @dataclass
 class Runtime:
-    """Kiln's parts for one process: store, writer, simulator, background tasks."""
+    """Kiln's parts for one process: store, writer, simulator, metrics, background tasks."""
 
     settings: Settings
     store: Store
@@ -67,6 +70,7 @@ class Runtime:
     security: Security = field(init=False)
     ingest_limit: RateLimiter = field(init=False)
     sink: StoreSink = field(init=False)
+    metrics: Metrics = field(init=False)
     plan: PlanService = field(init=False)
     adapters: list[Adapter] = field(default_factory=list)
     simulator: SimulatorRunner | None = None
@@ -86,6 +90,8 @@ class Runtime:
             self.store, self.writer, self.clock, keep=self.settings.ingest.dead_letters_keep
         )
         self.plan = PlanService(self.store)
+        self.metrics = self.writer.metrics
+        self.metrics.watch_adapters(lambda: self.adapters)
 
     @property
     def catalog(self) -> AssetCatalog:
@@ -106,7 +112,8 @@ class Runtime:
                     )
                 )
         if self.simulator is not None:
-            await asyncio.to_thread(self.simulator.catch_up, self.clock.now_ms())
+            with ingesting_for("simulator"):
+                await asyncio.to_thread(self.simulator.catch_up, self.clock.now_ms())
             self._tasks.append(asyncio.create_task(self._simulate(), name="kiln-simulator"))
         self._tasks.append(asyncio.create_task(self._compact(), name="kiln-compact"))
 
@@ -132,13 +139,14 @@ class Runtime:
     async def _simulate(self) -> None:
         assert self.simulator is not None
         step_s = self.settings.simulator.step_s
-        while True:
-            t0 = time.monotonic()
-            bundle = await asyncio.to_thread(self.simulator.step, self.clock.now_ms())
-            if len(bundle):
-                await self.writer.submit(bundle)
-                self.simulator.committed(self.store)
-            await asyncio.sleep(max(0.0, step_s - (time.monotonic() - t0)))
+        with ingesting_for("simulator"):
+            while True:
+                t0 = time.monotonic()
+                bundle = await asyncio.to_thread(self.simulator.step, self.clock.now_ms())
+                if len(bundle):
+                    await self.writer.submit(bundle)
+                    self.simulator.committed(self.store)
+                await asyncio.sleep(max(0.0, step_s - (time.monotonic() - t0)))
 
     async def _compact(self) -> None:
         every = self.settings.store.compact_every_s
@@ -149,21 +157,39 @@ class Runtime:
                 await asyncio.to_thread(self.store.reorganize)
             except Exception:
                 log.exception("compaction failed; live points stay in the hot table")
+            try:
+                await asyncio.to_thread(self.retain)
+            except Exception:
+                log.exception("retention failed; it is tried again after the next compaction")
+
+    def retain(self, *, every_ms: int = 86_400_000) -> list[Removal] | None:
+        """Apply the [retention] settings if they last ran every_ms ago or more (or never);
+        what was removed, or None when it was not due."""
+        now = self.clock.now_ms()
+        last = int(self.store.get_meta(RETAINED_KEY) or 0)
+        if not self.settings.retention.enabled or now - last < every_ms:
+            return None
+        plan = retention_plan(self.catalog, self.settings.retention, now)
+        removed = self.store.retention(plan)
+        self.store.set_meta(RETAINED_KEY, str(now))
+        log.info("retention removed %s rows", f"{sum(r.rows for r in removed):,}")
+        return removed
 
 
 def build_runtime(
     settings: Settings, *, clock: Clock | None = None, simulate: bool | None = None
 ) -> Runtime:
     """Open the store, load the configured assets, and prepare the simulator if enabled."""
+    clock = clock or SystemClock()
     store = DuckDBStore(settings.store.path, memory_limit=settings.store.memory_limit)
     try:
         for path in settings.assets:
             store.import_assets(read_asset_file(path), where=str(path))
-        writer = StoreWriter(store)
+        writer = StoreWriter(store, metrics=Metrics(clock))
     except BaseException:
         store.close()
         raise
-    rt = Runtime(settings, store, writer, clock or SystemClock())
+    rt = Runtime(settings, store, writer, clock)
     if settings.simulator.enabled if simulate is None else simulate:
         from kiln.simulator.live import SimulatorRunner
 

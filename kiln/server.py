@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 import kiln
 from kiln.api import (
     assets,
     auth,
     dead_letters,
+    health,
     ingest,
     kpi,
     line_protocol,
@@ -20,6 +21,7 @@ from kiln.api import (
     telemetry,
 )
 from kiln.api.errors import install_error_handlers
+from kiln.api.health import ingest_label
 from kiln.runtime import Runtime
 from kiln.security_headers import SecurityHeaders
 from kiln.web import install_web
@@ -47,10 +49,13 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
     app.state.runtime = runtime
     install_error_handlers(app)
     app.add_middleware(SecurityHeaders, hsts=runtime.settings.security.cookie_secure)
+    app.include_router(health.router)
+    app.include_router(auth.router)
+    # What these routes submit is counted as the batches of "http" and "lineproto" (the same
+    # adapter names as their dead letters).
+    app.include_router(ingest.router, dependencies=[Depends(ingest_label("http"))])
+    app.include_router(line_protocol.router, dependencies=[Depends(ingest_label("lineproto"))])
     for module in (
-        auth,
-        ingest,
-        line_protocol,
         dead_letters,
         assets,
         telemetry,
@@ -60,4 +65,12 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
     ):
         app.include_router(module.router)
     install_web(app)
+    return app
+
+
+def create_probe_app(runtime: Runtime) -> FastAPI:
+    """/healthz, /readyz and /metrics alone, for a process without the web app (`kiln ingest`)."""
+    app = FastAPI(title="Kiln probes", openapi_url=None, docs_url=None, redoc_url=None)
+    app.state.runtime = runtime
+    app.include_router(health.router)
     return app

@@ -12,11 +12,12 @@ from kiln.clock import ManualClock
 from kiln.config import load_settings
 from kiln.runtime import Runtime, build_runtime
 from kiln.store.duckdb import DuckDBStore
+from kiln.store.postgres import PostgresStore
 from tests.postgres import postgres_server, postgres_url  # noqa: F401  (fixtures)
 
 NOW_MS = 1_764_000_000_000  # 2025-11-24T16:00:00Z: a fixed "now" for every test
 
-BACKENDS = ["duckdb"]  # the PostgreSQL backend joins with the server tier
+BACKENDS = ["duckdb", "postgres"]
 
 
 def small_city() -> dict[str, Any]:
@@ -93,10 +94,17 @@ def small_city() -> dict[str, Any]:
     }
 
 
+def open_store(backend: str, request: pytest.FixtureRequest, path: Path) -> Any:
+    """An empty store of a backend: a DuckDB file at path, or a fresh PostgreSQL database."""
+    if backend == "postgres":
+        return PostgresStore(request.getfixturevalue("postgres_url"))
+    return DuckDBStore(path)
+
+
 @pytest.fixture(params=BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[DuckDBStore]:
     """An empty store of each backend, with the small city's assets."""
-    s = DuckDBStore(tmp_path / "kiln.duckdb")
+    s = open_store(request.param, request, tmp_path / "kiln.duckdb")
     s.import_assets(small_city())
     yield s
     s.close()

@@ -35,7 +35,7 @@ from kiln.cli.options import config_option, settings_from
 )
 @click.option(
     "--protocol",
-    type=click.Choice(["mqtt", "sparkplug", "opcua", "modbus"]),
+    type=click.Choice(["mqtt", "sparkplug", "opcua", "modbus", "nats"]),
     default=None,
     help="Speak the city over a protocol instead of writing a store.",
 )
@@ -43,19 +43,20 @@ from kiln.cli.options import config_option, settings_from
     "--host",
     default="127.0.0.1",
     show_default=True,
-    help="With --protocol: the broker (mqtt, sparkplug) or the address to serve on.",
+    help="With --protocol: the broker (mqtt, sparkplug), the NATS server (nats) or the "
+    "address to serve on.",
 )
 @click.option(
     "--port",
     type=int,
     default=None,
-    help="With --protocol: broker or server port (1883, 1883, 4840 or 5020 by default).",
+    help="With --protocol: broker or server port (1883, 1883, 4840, 5020 or 4222 by default).",
 )
 @click.option(
     "--only", multiple=True, metavar="SLUG", help="With --protocol: only these enterprises."
 )
-@click.option("--username", default="", help="With mqtt/sparkplug: the broker user.")
-@click.option("--password", default="", help="With mqtt/sparkplug: the broker password.")
+@click.option("--username", default="", help="With mqtt/sparkplug/nats: the user name.")
+@click.option("--password", default="", help="With mqtt/sparkplug/nats: the password.")
 @click.option(
     "--ingest-config",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -83,8 +84,8 @@ def simulate(
     stream in real time until Ctrl-C.
 
     With --protocol it writes no store: it publishes the city to an MQTT broker as UNS JSON
-    (mqtt) or as Sparkplug B edge nodes (sparkplug), or serves it as OPC UA or Modbus TCP
-    servers (opcua, modbus), in real time, until Ctrl-C.
+    (mqtt) or as Sparkplug B edge nodes (sparkplug), to NATS JetStream as UNS JSON (nats), or
+    serves it as OPC UA or Modbus TCP servers (opcua, modbus), in real time, until Ctrl-C.
     """
     from kiln.runtime import build_runtime
 

@@ -17,7 +17,7 @@ from kiln.cli.options import stop_event
 from kiln.config import load_settings
 from kiln.config_ingest import BrokerSettings
 
-DEFAULT_PORTS = {"mqtt": 1883, "sparkplug": 1883, "opcua": 4840, "modbus": 5020}
+DEFAULT_PORTS = {"mqtt": 1883, "sparkplug": 1883, "opcua": 4840, "modbus": 5020, "nats": 4222}
 WARM_UP_MS = 120_000  # start the city this far back, so every signal has a value at once
 
 
@@ -29,6 +29,8 @@ def ingest_entries(
         return [{"name": "simulator", "host": host, "port": port, "qos": 1}]
     if protocol == "sparkplug":
         return [{"name": "simulator", "host": host, "port": port, "host_id": "kiln"}]
+    if protocol == "nats":
+        return [{"name": "simulator", "servers": [f"nats://{host}:{port}"]}]
     if protocol == "modbus":
         from kiln.simulator.protocols.modbus_server import modbus_settings
 
@@ -152,6 +154,15 @@ async def _run(
         from kiln.simulator.protocols.sparkplug_edge import publish_city_sparkplug
 
         await publish_city_sparkplug(feed, broker, speed=speed, stop=stop)
+        return
+    if protocol == "nats":
+        from kiln.config_ingest import NatsSettings
+        from kiln.simulator.protocols.nats_publisher import publish_city_nats
+
+        server = NatsSettings(
+            name="simulator", servers=[f"nats://{host}:{port}"], user=username, password=password
+        )
+        await publish_city_nats(feed, server, speed=speed, stop=stop)
         return
     if protocol == "modbus":
         from kiln.simulator.protocols.modbus_server import serve_modbus

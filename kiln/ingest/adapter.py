@@ -16,7 +16,7 @@ from kiln.ingest.sink import Sink
 class Adapter(Protocol):
     """One configured connection: an MQTT subscription, an OPC UA session, a Modbus device…"""
 
-    kind: str  # "mqtt", "sparkplug", "opcua", "modbus"
+    kind: str  # "mqtt", "sparkplug", "opcua", "modbus", "nats"
     name: str
 
     async def run(self, sink: Sink) -> None:
@@ -43,4 +43,8 @@ def adapters_from(settings: IngestSettings) -> list[Adapter]:
         from kiln.ingest.modbus.poller import ModbusAdapter
 
         adapters.extend(ModbusAdapter(cfg) for cfg in settings.modbus)
+    if settings.nats:
+        from kiln.ingest.nats.adapter import NatsAdapter
+
+        adapters.extend(NatsAdapter(cfg) for cfg in settings.nats)
     return adapters

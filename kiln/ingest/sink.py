@@ -9,6 +9,7 @@ while the adapter goes on.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from kiln.domain.batches import Bundle
@@ -32,6 +33,15 @@ class Sink(Protocol):
 
     async def submit(self, bundle: Bundle, *, batch_id: str | None = None) -> int:
         """Store a bundle atomically and return once committed; rows added (0 if a duplicate)."""
+        ...
+
+    async def submit_group(self, items: Sequence[tuple[Bundle, str | None]]) -> int:
+        """Store several (bundle, batch_id) in one transaction, all or none, and return once
+        committed; rows added in all (an item whose batch_id was committed before adds none).
+
+        For a protocol whose messages each carry an identity (a JetStream stream sequence):
+        one item per message, so a message delivered again is skipped, whatever it came with.
+        """
         ...
 
     def dead_letter(self, letter: DeadLetter) -> None:

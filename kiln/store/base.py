@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 import pyarrow as pa
@@ -14,6 +14,7 @@ from kiln.domain.catalog import AssetCatalog
 from kiln.domain.dead_letters import DeadLetter
 from kiln.domain.product_runs import ProductChange
 from kiln.plan.storage import PlanStore
+from kiln.store.retention import Removal, RetentionPlan
 
 MAX_CHART_POINTS = 2_000
 
@@ -78,6 +79,48 @@ class StorageStats:
     def bytes_per_point(self) -> float | None:
         """Disk bytes per stored point, or None when nothing is stored."""
         return self.bytes_on_disk / self.points if self.points else None
+
+
+@dataclass(frozen=True, slots=True)
+class TableUsage:
+    """One table: its rows, the bytes of the blocks it uses (an estimate), and for telemetry
+    tables the span of its ts column."""
+
+    name: str
+    rows: int
+    bytes: int
+    oldest_ms: int | None = None
+    newest_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StorageReport:
+    """What uses the space: per table, raw points per enterprise and per recent UTC day."""
+
+    bytes_on_disk: int
+    tables: tuple[TableUsage, ...]
+    raw_by_enterprise: tuple[tuple[str, int], ...]  # (enterprise slug, raw points), most first
+    raw_by_day: tuple[tuple[str, int], ...]  # (UTC date YYYY-MM-DD, raw points), oldest first
+    pending_rollup: int  # (series, hour)s written since their last rollup
+
+    def table(self, name: str) -> TableUsage | None:
+        """The usage of one table, or None if there is no such table."""
+        return next((t for t in self.tables if t.name == name), None)
+
+    def view(self, removals: Sequence[Removal] = ()) -> dict[str, Any]:
+        """As plain data (the API's body), with what retention will remove next."""
+        raw = self.table("points")
+        return {
+            "bytes_on_disk": self.bytes_on_disk,
+            "tables": [asdict(t) for t in self.tables],
+            "oldest_raw_ms": raw.oldest_ms if raw else None,
+            "raw_by_enterprise": [
+                {"enterprise": e, "points": n} for e, n in self.raw_by_enterprise
+            ],
+            "raw_by_day": [{"date": d, "points": n} for d, n in self.raw_by_day],
+            "pending_rollup": self.pending_rollup,
+            "retention_next": [asdict(r) for r in removals],
+        }
 
 
 class Store(Protocol):
@@ -188,7 +231,29 @@ class Store(Protocol):
         ...
 
     def compact(self) -> int:
-        """Reorder recently appended points into the stored layout; return rows moved."""
+        """Reorder recently appended points into the stored layout, then bring the rollups up
+        to date; return rows moved.
+
+        Rollups hold, per series and minute (and hour), n, sum, min, max and last of the raw
+        points: every (series, hour) written since its last rollup, at any age (a back-filled
+        week), is recomputed from its raw points, so recomputing twice changes nothing.
+        ``buckets`` answers from them when the width is a multiple of a minute or an hour and
+        the range is long (or older than raw retention), stitching in raw points of the hours
+        not rolled up yet: the same answer as from raw points alone.
+        """
+        ...
+
+    def retention(self, plan: RetentionPlan, *, dry_run: bool = False) -> list[Removal]:
+        """Delete the raw points and rollups the plan says are past retention, after compacting
+        (rolled up first, so no hour is lost from the rollups); one Removal per (group, table),
+        in plan order. dry_run only counts. Points later written before a group's raw cut are
+        merged into the rollups at the next compaction, then removed.
+        """
+        ...
+
+    def storage_report(self, now_ms: int, *, days: int = 30) -> StorageReport:
+        """Rows and bytes per table, the ts span of telemetry tables, raw points per enterprise
+        and per UTC day over the ``days`` days up to now_ms, and the hours awaiting rollup."""
         ...
 
     def reorganize(self) -> int:

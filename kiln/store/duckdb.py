@@ -19,7 +19,7 @@ from kiln.domain.catalog import AssetCatalog
 from kiln.domain.dead_letters import DeadLetter
 from kiln.domain.product_runs import ProductChange
 from kiln.errors import Unavailable
-from kiln.store.base import MAX_CHART_POINTS, StorageStats, bucket_width_ms
+from kiln.store.base import MAX_CHART_POINTS, StorageReport, StorageStats, bucket_width_ms
 from kiln.store.duckdb_accounts import DuckDBAccounts
 from kiln.store.duckdb_assets import load_catalog, seed_districts, upsert_tree
 from kiln.store.duckdb_dead_letters import (
@@ -35,7 +35,17 @@ from kiln.store.duckdb_kpi import (
     write_product_changes,
 )
 from kiln.store.duckdb_plans import DuckDBPlans
+from kiln.store.duckdb_rollups import (
+    mark_dirty,
+    mark_hot_dirty,
+    prepare,
+    raw_cut,
+    read_buckets,
+    roll_up,
+)
+from kiln.store.duckdb_storage import apply_retention, read_storage_report
 from kiln.store.last_values import LastValues
+from kiln.store.retention import Removal, RetentionPlan
 
 # A batch at least this large goes straight into the sorted table; smaller ones wait in
 # points_hot until compact() sorts them in (live streams send many small batches).
@@ -95,6 +105,7 @@ class DuckDBStore:
         schema = resources.files("kiln.store").joinpath("sql/duckdb_schema.sql").read_text()
         self._db.execute(schema)
         seed_districts(self._db)
+        self._raw_cut_ms = prepare(self._db)
         self._catalog = load_catalog(self._db)
         self._last = LastValues()
         self._last.update(self._stored_last_values())
@@ -127,7 +138,9 @@ class DuckDBStore:
         one whose batch_id was already committed (or came earlier in the same group)."""
         with self._write_lock:
             con = self._cursor()
-            if all(bid is None and not (len(b.states) or len(b.counts)) for b, bid in items):
+            if sum(len(b.points) for b, _ in items) < DIRECT_ROWS and all(
+                bid is None and not (len(b.states) or len(b.counts)) for b, bid in items
+            ):
                 # Points alone are one INSERT, atomic by itself: skip the explicit transaction.
                 latest = self._write_points(con, Bundle.concat([b for b, _ in items]).points)
                 self._last.update(latest)
@@ -194,7 +207,10 @@ class DuckDBStore:
         table = "points" if len(batch) >= DIRECT_ROWS else "points_hot"
         if table == "points" and np.any(np.diff(batch.series) < 0):
             batch = batch.sorted()
-        cls._insert(con, table, _arrow_points(batch))
+        rows = _arrow_points(batch)
+        cls._insert(con, table, rows)
+        if table == "points":
+            mark_dirty(con, rows)  # live batches are marked when compact() moves them
         return batch.latest()
 
     @classmethod
@@ -235,11 +251,13 @@ class DuckDBStore:
         return len(c)
 
     def compact(self) -> int:
-        """Move the points waiting in points_hot into points, sorted by series and time."""
+        """Move the points waiting in points_hot into points, sorted by series and time, then
+        bring the rollups up to date."""
         with self._write_lock:
             con = self._cursor()
             con.execute("BEGIN TRANSACTION")
             try:
+                mark_hot_dirty(con)
                 moved = con.execute(
                     "INSERT INTO points SELECT series, ts, value FROM points_hot "
                     "ORDER BY series, ts"
@@ -250,7 +268,12 @@ class DuckDBStore:
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
+        self.rollup()
         return int(moved[0][0]) if moved else 0
+
+    def rollup(self) -> int:
+        """Recompute the rollups of the hours written since their last rollup; rows written."""
+        return roll_up(self._cursor(), self._write_lock)
 
     def reorganize(self) -> int:
         """Re-sort the oldest closed UTC day not yet re-sorted by (series, ts); rows rewritten.
@@ -327,14 +350,8 @@ class DuckDBStore:
     ) -> pa.Table:
         """Aggregates per bucket (ts_ms, avg, min, max, last, count), at most max_points rows."""
         width = bucket_width_ms(start_ms, end_ms, max_points, bucket_ms)
-        return self._query(
-            "SELECT (ts // $w) * $w AS ts_ms, avg(value) AS avg, min(value) AS min, "
-            "max(value) AS max, arg_max(value, ts) AS last, count(*) AS count FROM ("
-            "SELECT ts, value FROM points WHERE series = $s AND ts >= $a AND ts < $b "
-            "UNION ALL SELECT ts, value FROM points_hot WHERE series = $s AND ts >= $a AND ts < $b"
-            ") GROUP BY 1 ORDER BY 1",
-            {"w": width, "s": series, "a": start_ms, "b": end_ms},
-        )
+        # Long ranges read the rollups (kiln.store.duckdb_rollups): the same answer, faster.
+        return read_buckets(self._cursor(), series, start_ms, end_ms, width, self._raw_cut_ms)
 
     def last_values(self, series: Sequence[int] | None = None) -> pa.Table:
         """The latest (series, ts_ms, value) of each series (all series when None)."""
@@ -479,6 +496,23 @@ class DuckDBStore:
         ).fetchall()[0]
         size = os.path.getsize(self.path) if self.path != ":memory:" else 0
         return StorageStats(int(row[0]), int(row[1]), int(row[2]), int(row[3]), size)
+
+    def retention(self, plan: RetentionPlan, *, dry_run: bool = False) -> list[Removal]:
+        """Compact, then delete what the plan says is past retention (or count it, dry_run)."""
+        if dry_run:
+            return apply_retention(self._cursor(), plan, dry_run=True)
+        self.compact()
+        with self._write_lock:
+            removed = apply_retention(self._cursor(), plan, dry_run=False)
+            self._raw_cut_ms = raw_cut(self._cursor())
+        self._cursor().execute("CHECKPOINT")
+        return removed
+
+    def storage_report(self, now_ms: int, *, days: int = 30) -> StorageReport:
+        """Rows and bytes per table, raw points per enterprise and per day of the last days."""
+        con = self._cursor()
+        con.execute("CHECKPOINT")
+        return read_storage_report(con, self._catalog, self.path, now_ms, days=days)
 
     def close(self) -> None:
         """Save the last values, checkpoint and close the database."""

@@ -3,6 +3,8 @@
 Back-pressure, not unbounded queues: ``submit`` waits while ``max_pending`` bundles are queued,
 so a slow disk slows the sources instead of growing memory. Each caller's future resolves only
 after its bundle is committed, so a protocol that acknowledges can acknowledge after the commit.
+Each commit is counted in the process's metrics, labelled with the adapter that submitted it
+(``kiln.metrics.INGEST_ADAPTER`` where ``submit`` was called).
 """
 
 from __future__ import annotations
@@ -11,10 +13,13 @@ import asyncio
 import logging
 import queue
 import threading
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from kiln.domain.batches import Bundle
 from kiln.errors import Unavailable
+from kiln.metrics import INGEST_ADAPTER, Metrics
 from kiln.store.base import Store
 
 log = logging.getLogger(__name__)
@@ -26,18 +31,28 @@ GROUP_ROWS = 200_000  # rows per group commit: large enough to amortise, small f
 class _Job:
     bundle: Bundle
     batch_id: str | None
+    adapter: str  # for the metrics
     loop: asyncio.AbstractEventLoop | None
     future: asyncio.Future[int] | None
     done: threading.Event = field(default_factory=threading.Event)
     result: int | BaseException = 0
+    parts: list[tuple[Bundle, str | None]] | None = None  # submit_group's items (bundle: all)
+
+    def items(self) -> list[tuple[Bundle, str | None]]:
+        """What the job stores, as (bundle, batch_id) items of one transaction."""
+        return self.parts if self.parts is not None else [(self.bundle, self.batch_id)]
 
 
 class StoreWriter:
     """Owns all writes to a store from one thread."""
 
-    def __init__(self, store: Store, *, max_pending: int = 64) -> None:
+    def __init__(
+        self, store: Store, *, max_pending: int = 64, metrics: Metrics | None = None
+    ) -> None:
         self.store = store
+        self.metrics = metrics or Metrics()
         self._queue: queue.Queue[_Job | None] = queue.Queue(maxsize=max_pending)
+        self.metrics.watch_queue(self._queue.qsize)
         self._thread = threading.Thread(target=self._run, name="kiln-writer", daemon=True)
         self._stopped = False
         self.committed_rows = 0
@@ -49,7 +64,22 @@ class StoreWriter:
         if self._stopped:
             raise Unavailable("the store writer is stopped")
         loop = asyncio.get_running_loop()
-        job = _Job(bundle, batch_id, loop, loop.create_future())
+        job = _Job(bundle, batch_id, INGEST_ADAPTER.get(), loop, loop.create_future())
+        return await self._queued(job)
+
+    async def submit_group(self, items: Sequence[tuple[Bundle, str | None]]) -> int:
+        """Queue (bundle, batch_id) items to be stored in one transaction, all or none, and wait
+        until committed; return the rows added (none for a batch_id committed before)."""
+        if self._stopped:
+            raise Unavailable("the store writer is stopped")
+        if not items:
+            return 0
+        loop = asyncio.get_running_loop()
+        whole = Bundle.concat([b for b, _ in items])
+        job = _Job(whole, None, INGEST_ADAPTER.get(), loop, loop.create_future(), parts=list(items))
+        return await self._queued(job)
+
+    async def _queued(self, job: _Job) -> int:
         while True:
             try:
                 self._queue.put_nowait(job)
@@ -63,12 +93,22 @@ class StoreWriter:
         """Queue a bundle from a plain thread and block until it is committed."""
         if self._stopped:
             raise Unavailable("the store writer is stopped")
-        job = _Job(bundle, batch_id, None, None)
+        job = _Job(bundle, batch_id, INGEST_ADAPTER.get(), None, None)
         self._queue.put(job)
         job.done.wait()
         if isinstance(job.result, BaseException):
             raise job.result
         return job.result
+
+    @property
+    def alive(self) -> bool:
+        """Whether the writer thread runs and takes bundles."""
+        return self._thread.is_alive() and not self._stopped
+
+    @property
+    def full(self) -> bool:
+        """Whether the queue is full (the next submit waits)."""
+        return self._queue.full()
 
     async def flushed(self) -> None:
         """Return once every bundle submitted so far is committed."""
@@ -105,24 +145,42 @@ class StoreWriter:
     def _commit(self, group: list[_Job]) -> None:
         if len(group) > 1:
             try:
-                added = self.store.write_group([(j.bundle, j.batch_id) for j in group])
+                added = iter(self._write([item for j in group for item in j.items()]))
             except Exception:  # one bad bundle must not fail the others: retry one by one
                 log.warning("group commit failed; committing its %d bundles one by one", len(group))
             else:
-                for j, n in zip(group, added, strict=True):
-                    self._finish(j, n)
+                for j in group:
+                    self._finish(j, sum(next(added) for _ in j.items()))
                 return
         for j in group:
             try:
-                self._finish(j, self.store.write(j.bundle, batch_id=j.batch_id))
+                self._finish(j, sum(self._write(j.items())))
             except Exception as err:
                 log.exception("store write failed")
                 self._finish(j, err)
+
+    def _write(self, items: list[tuple[Bundle, str | None]]) -> list[int]:
+        """One store transaction; its latency goes to the metrics (flushed()'s empty barrier
+        bundles alone are no commit)."""
+        t0 = time.perf_counter()
+        if len(items) == 1:
+            added = [self.store.write(items[0][0], batch_id=items[0][1])]
+        else:
+            added = self.store.write_group(items)
+        if any(len(bundle) for bundle, _ in items):
+            self.metrics.write_seconds.observe(time.perf_counter() - t0)
+        return added
 
     def _finish(self, job: _Job, result: int | BaseException) -> None:
         if isinstance(result, int):
             self.committed_rows += result
             self.committed_batches += 1
+        if len(job.bundle):  # an empty bundle is flushed()'s barrier, not a batch
+            if isinstance(result, int):
+                duplicate = (job.batch_id is not None or job.parts is not None) and result == 0
+                self.metrics.committed(job.adapter, job.bundle, result, duplicate=duplicate)
+            else:
+                self.metrics.failed(job.adapter)
         job.result = result
         job.done.set()
         if job.loop is not None and job.future is not None:

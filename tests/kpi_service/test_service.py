@@ -24,15 +24,17 @@ from kiln.kpi_service.periods import Period
 from kiln.simulator.fleet import read_fleet
 from kiln.simulator.world import build_city
 from kiln.store.duckdb import DuckDBStore
+from kiln.store.postgres import PostgresStore
+from tests.conftest import BACKENDS, open_store
 from tests.kpi_service.worked import at, press_works, worked_city, write_worked_shift
 from tests.simulator.catalog_builder import catalog_of
 
 NOW = at(23)
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[DuckDBStore]:
-    s = DuckDBStore(tmp_path / "k.duckdb")
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[DuckDBStore]:
+    s = open_store(request.param, request, tmp_path / "k.duckdb")
     yield s
     s.close()
 
@@ -163,9 +165,14 @@ def test_short_stops_are_summed_as_minor_stops_in_the_pareto(store: DuckDBStore)
     assert "jam" not in {r.reason for r in rows}
 
 
-@pytest.fixture(scope="module")
-def worked_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DuckDBStore]:
-    s = DuckDBStore(tmp_path_factory.mktemp("worked") / "k.duckdb")
+@pytest.fixture(scope="module", params=BACKENDS)
+def worked_store(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DuckDBStore]:
+    if request.param == "postgres":
+        s: DuckDBStore = PostgresStore(request.getfixturevalue("postgres_server").new_database())
+    else:
+        s = DuckDBStore(tmp_path_factory.mktemp("worked") / "k.duckdb")
     worked(s)
     yield s
     s.close()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -16,7 +17,7 @@ from kiln.domain.states import EquipmentState as S
 from kiln.kpi_service.inputs import intervals
 from kiln.store.duckdb import DuckDBStore
 from kiln.store.duckdb_kpi import HOUR_MS, buckets
-from tests.conftest import small_city
+from tests.conftest import BACKENDS, open_store, small_city
 
 MINUTE_MS = 60_000
 T0 = 1_704_384_000_000  # 2024-01-05 00:00 in Foshan
@@ -116,8 +117,8 @@ GOOD = MINUTES % 5 + 1
 COUNT_TS = T0 + MINUTES * MINUTE_MS + 1_234
 
 
-def _store(tmp_path: Path) -> tuple[DuckDBStore, int]:
-    store = DuckDBStore(tmp_path / "k.duckdb")
+def _store(tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> tuple[DuckDBStore, int]:
+    store = open_store(backend, request, tmp_path / "k.duckdb")
     cat = store.import_assets(small_city())
     press = cat.equipment_id("acme-auto", "press-1")
     assert press is not None
@@ -125,8 +126,11 @@ def _store(tmp_path: Path) -> tuple[DuckDBStore, int]:
     return store, press
 
 
-def test_count_sums_are_the_same_however_they_are_cut(tmp_path: Path) -> None:
-    store, press = _store(tmp_path)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_count_sums_are_the_same_however_they_are_cut(
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
+    store, press = _store(tmp_path, backend, request)
     end = T0 + 3 * 86_400_000
     try:
         assert store.count_sums([press], T0, end, [T0, end]).num_rows == 1  # one bucket
@@ -141,8 +145,11 @@ def test_count_sums_are_the_same_however_they_are_cut(tmp_path: Path) -> None:
         store.close()
 
 
-def test_state_changes_carry_the_state_in_force_before_the_window(tmp_path: Path) -> None:
-    store, press = _store(tmp_path)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_state_changes_carry_the_state_in_force_before_the_window(
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
+    store, press = _store(tmp_path, backend, request)
     try:
         week_ago = T0 - 30 * 86_400_000  # older than the quick look-back
         store.write(
@@ -162,8 +169,11 @@ def test_state_changes_carry_the_state_in_force_before_the_window(tmp_path: Path
         store.close()
 
 
-def test_a_product_change_at_the_same_time_replaces_the_earlier_one(tmp_path: Path) -> None:
-    store, press = _store(tmp_path)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_product_change_at_the_same_time_replaces_the_earlier_one(
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
+    store, press = _store(tmp_path, backend, request)
     try:
         first = ProductChange(press, T0, "door", 6.0, 1, 1, 0, "ann")
         store.write_product_changes([first])

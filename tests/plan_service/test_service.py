@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -17,15 +18,19 @@ from kiln.plan_service.service import PlanService
 from kiln.simulator.registry import simulate_enterprises
 from kiln.simulator.statistics import simulate_filings
 from kiln.store.duckdb import DuckDBStore
+from kiln.store.postgres import PostgresStore
 
 PLAN = "tech-reform-2018-2020"
 ZONE = ZoneInfo("Asia/Shanghai")
 NOW_MS = int(dt.datetime(2021, 7, 10, tzinfo=ZONE).timestamp() * 1000)  # mid-2021
 
 
-@pytest.fixture(scope="module")
-def city() -> Iterator[tuple[DuckDBStore, PlanService]]:
-    store = DuckDBStore(":memory:")
+@pytest.fixture(scope="module", params=["duckdb", "postgres"])
+def city(request: pytest.FixtureRequest) -> Iterator[tuple[DuckDBStore, PlanService]]:
+    if request.param == "postgres":
+        store: Any = PostgresStore(request.getfixturevalue("postgres_server").new_database())
+    else:
+        store = DuckDBStore(":memory:")
     ents = simulate_enterprises(300, seed=3)
     store.import_assets(
         {

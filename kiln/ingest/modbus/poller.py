@@ -105,6 +105,8 @@ class ModbusAdapter:
         self.cfg, self.name = cfg, cfg.name
         self.peer = f"{cfg.host}:{cfg.port}"
         self.polls = 0  # polls completed since start, for health pages and tests
+        self.connections = 0  # TCP connections made since start
+        self.connected = False  # a connection is open now
         self._layout = Layout.of(cfg.registers)
         self._readings = Readings(cfg.registers)
         self._backoff = Backoff(first=FIRST_RETRY_S, cap=cfg.reconnect_max_s)
@@ -122,11 +124,14 @@ class ModbusAdapter:
             client = await self._connect()
             why = "no connection"
             if client is not None:
+                self.connections += 1
+                self.connected = True
                 try:
                     await self._poll(client, sink)
                 except _Lost as err:
                     why = str(err)
                 finally:
+                    self.connected = False
                     client.close()
                 self._resolve(sink)
                 lost = self._readings.lost(sink.now_ms(), self._equipment)

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import orjson
+from numpy.typing import NDArray
 
 from kiln.domain.batches import Bundle, CountBatch, PointBatch, StateBatch
 from kiln.domain.catalog import AssetCatalog
@@ -46,6 +47,16 @@ class Decoded:
     bundle: Bundle
     keyed: list[tuple[str, Bundle]] = field(default_factory=list)
     refused: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class DecodedEach:
+    """A batch decoded message by message: the bundle of each message that carries rows (index
+    in the batch -> bundle and the batch_id a Kiln JSON batch names, else None), and the
+    refused messages (index -> reason). Messages with nothing to store are in neither."""
+
+    bundles: dict[int, tuple[Bundle, str | None]]
+    refused: dict[int, str]
 
 
 def _is_int(x: object) -> bool:
@@ -70,8 +81,8 @@ class BatchDecoder:
         self._runs: tuple[list[int], list[int], list[int]] = ([], [], [])  # series, length, msg
         self._states: list[tuple[int, int, int, str | None, int]] = []
         self._counts: list[tuple[int, int, int, int, int, int]] = []
-        self._bundles: list[Bundle] = []
-        self._keyed: list[tuple[str, Bundle]] = []
+        self._bundles: list[tuple[int, Bundle]] = []  # Kiln JSON batches, by message
+        self._keyed: list[tuple[int, str, Bundle]] = []  # the same, naming a batch_id
 
     def add(self, msg: int, route: Route, payload: bytes) -> None:
         """Decode one message routed by its topic; a bad one is refused with its reason."""
@@ -103,7 +114,7 @@ class BatchDecoder:
         elif kind == "count":
             why = self._count(msg, route, doc)
         else:
-            why = self._batch(route, doc)
+            why = self._batch(msg, route, doc)
         if why is not None:
             self.refused[msg] = why
 
@@ -271,16 +282,16 @@ class BatchDecoder:
         self._counts += rows
         return None
 
-    def _batch(self, route: Route, doc: Any) -> str | None:
+    def _batch(self, msg: int, route: Route, doc: Any) -> str | None:
         out = http_json.decode(doc, self.catalog, now_ms=self.now_ms, enterprise=route.enterprise)
         if out.rejects:
             first = [f"{r.where()}: {r.reason}" for r in out.rejects[:3]]
             more = len(out.rejects) - len(first)
             return "; ".join(first) + (f" (and {more} more)" if more else "")
         if out.batch_id is not None:
-            self._keyed.append((out.batch_id, out.bundle))
+            self._keyed.append((msg, out.batch_id, out.bundle))
         else:
-            self._bundles.append(out.bundle)
+            self._bundles.append((msg, out.bundle))
         return None
 
     # -- the columns -------------------------------------------------------------------------
@@ -307,12 +318,45 @@ class BatchDecoder:
             ),
         )
         if self._bundles:
-            bundle = Bundle.concat([bundle, *self._bundles])
-        return Decoded(bundle, self._keyed, self.refused)
+            bundle = Bundle.concat([bundle, *(b for _, b in self._bundles)])
+        return Decoded(bundle, [(bid, b) for _, bid, b in self._keyed], self.refused)
+
+    def finish_each(self) -> DecodedEach:
+        """Check and build like ``finish``, but keep each message's rows apart (a bundle per
+        message), for a protocol that gives every message an identity of its own."""
+        points, owner = self._owned_points()
+        parts: dict[int, list[Any]] = {}
+        if len(owner):
+            if np.any(np.diff(owner) < 0):
+                order = np.argsort(owner, kind="stable")
+                owner = owner[order]
+                points = PointBatch(points.series[order], points.ts_ms[order], points.value[order])
+            cuts = (np.flatnonzero(np.diff(owner)) + 1).tolist()
+            for lo, hi in zip([0, *cuts], [*cuts, len(owner)], strict=True):
+                part = PointBatch(points.series[lo:hi], points.ts_ms[lo:hi], points.value[lo:hi])
+                parts[int(owner[lo])] = [part, [], []]
+        for row in self._states:
+            if row[4] not in self.refused:
+                parts.setdefault(row[4], [None, [], []])[1].append(row)
+        for c in self._counts:
+            if c[5] not in self.refused:
+                parts.setdefault(c[5], [None, [], []])[2].append(c)
+        bundles: dict[int, tuple[Bundle, str | None]] = {
+            msg: (_bundle_of(p, states, counts), None) for msg, (p, states, counts) in parts.items()
+        }
+        for msg, b in self._bundles:
+            bundles[msg] = (b, None)
+        for msg, bid, b in self._keyed:
+            bundles[msg] = (b, bid)
+        return DecodedEach(bundles, self.refused)
 
     def _points(self) -> PointBatch:
+        return self._owned_points()[0]
+
+    def _owned_points(self) -> tuple[PointBatch, NDArray[np.int64]]:
+        """The telemetry rows not refused, and the message each row came in."""
         if not self._ts:
-            return PointBatch.empty()
+            return PointBatch.empty(), np.zeros(0, dtype=np.int64)
         series, length, owner = (np.array(x, dtype=np.int64) for x in self._runs)
         ts = np.frombuffer(self._ts, dtype=np.int64)
         values = np.frombuffer(self._v, dtype=np.float64)
@@ -330,4 +374,30 @@ class BatchDecoder:
             keep = ~np.isin(row_msg, np.fromiter(self.refused, dtype=np.int64))
             if not keep.all():
                 batch = PointBatch(batch.series[keep], batch.ts_ms[keep], batch.value[keep])
-        return batch
+                row_msg = row_msg[keep]
+        return batch, row_msg
+
+
+_NO_STATES = StateBatch.empty()
+_NO_COUNTS = CountBatch.empty()
+
+
+def _bundle_of(
+    points: PointBatch | None,
+    states: list[tuple[int, int, int, str | None, int]],
+    counts: list[tuple[int, int, int, int, int, int]],
+) -> Bundle:
+    """One message's rows as a bundle (most messages carry one kind: the others stay empty)."""
+    state_batch = _NO_STATES
+    if states:
+        reasons = [r[3] for r in states]
+        state_batch = StateBatch.of(
+            [r[0] for r in states],
+            [r[1] for r in states],
+            [r[2] for r in states],
+            reasons if any(x is not None for x in reasons) else None,
+        )
+    count_batch = _NO_COUNTS
+    if counts:
+        count_batch = CountBatch.of(*([c[k] for c in counts] for k in range(5)))
+    return Bundle(points if points is not None else PointBatch.empty(), state_batch, count_batch)

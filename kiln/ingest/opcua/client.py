@@ -63,9 +63,15 @@ class OpcUaAdapter:
         self.name = cfg.name
         self.attempts = 0  # connection attempts since start
         self.sessions = 0  # sessions that got as far as subscribing
+        self.connected = False  # a session is subscribed now
         self.last_error = ""  # why the last attempt or session ended
         self.targets: list[Target] = []  # what the current session monitors
         self.refusals = Refusals(f"{self.kind}:{cfg.name}")
+
+    @property
+    def connections(self) -> int:
+        """Sessions since start (what the health checks and metrics read)."""
+        return self.sessions
 
     async def run(self, sink: Sink) -> None:
         """Connect, subscribe and deliver until cancelled, reconnecting with backoff."""
@@ -116,10 +122,12 @@ class OpcUaAdapter:
         try:
             sub = await self._subscribe(client, sink, lose)
             self.sessions += 1
+            self.connected = True
             if recovering:
                 log.info("opcua %s: %s reachable again", self.name, self.cfg.endpoint)
             await _watch(sub, lost)
         finally:
+            self.connected = False
             try:
                 await asyncio.wait_for(client.disconnect(), CLOSE_TIMEOUT_S)
             except Exception:  # the server may be gone already; the session dies with it

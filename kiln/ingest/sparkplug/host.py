@@ -136,6 +136,16 @@ class SparkplugHost:
 
     # -- what the API reads ----------------------------------------------------------------
 
+    @property
+    def connected(self) -> bool:
+        """Whether the host is online (connected, subscribed, STATE published)."""
+        return self.online
+
+    @property
+    def connections(self) -> int:
+        """Connections to the broker since start."""
+        return self.stats.connections
+
     def edge_nodes(self) -> list[EdgeNodeStatus]:
         """Every edge node seen, with its online/stale status, by group and node."""
         return [n.status(host_online=self.online) for _, n in sorted(self.nodes.items())]

@@ -90,3 +90,19 @@ CREATE TABLE IF NOT EXISTS filings (
     output_value DOUBLE, revenue DOUBLE, robot_output_value DOUBLE, robots_installed DOUBLE,
     employees DOUBLE, reform_investment DOUBLE, energy_use DOUBLE,
     PRIMARY KEY (enterprise_id, year, month, version));
+-- Rollups (kiln.store.duckdb_rollups): each series per minute and per hour, enough for
+-- buckets() to answer avg (total / n), min (low), max (high), last and count exactly.
+-- rollup_dirty holds the (series, hour)s written since they were last rolled up, and the
+-- earliest time written in each; compact() recomputes them from the raw points.
+CREATE TABLE IF NOT EXISTS rollup_1m (
+    series INTEGER NOT NULL, ts BIGINT NOT NULL, n BIGINT NOT NULL, total DOUBLE, low DOUBLE,
+    high DOUBLE, last DOUBLE);
+CREATE TABLE IF NOT EXISTS rollup_1h (
+    series INTEGER NOT NULL, ts BIGINT NOT NULL, n BIGINT NOT NULL, total DOUBLE, low DOUBLE,
+    high DOUBLE, last DOUBLE);
+CREATE TABLE IF NOT EXISTS rollup_dirty (
+    series INTEGER NOT NULL, hour BIGINT NOT NULL, from_ms BIGINT NOT NULL,
+    PRIMARY KEY (series, hour));
+-- Retention (kiln.store.retention): raw points of a series before cut_ms may have been deleted,
+-- so a late point there is merged into the rollups instead of replacing them.
+CREATE TABLE IF NOT EXISTS raw_cuts (series INTEGER PRIMARY KEY, cut_ms BIGINT NOT NULL);

@@ -1,0 +1,241 @@
+"""Asset rows in PostgreSQL: upsert from a validated asset tree, load the catalogue, and the
+catalogue version that tells other processes to reload theirs.
+
+Ids are handed out as DuckDBStore does (the existing id of a natural key, else the next free
+one), under an advisory lock and from the catalogue as stored, so two processes importing at
+once never hand out one id twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from kiln.domain.asset_document import AssetTree
+from kiln.domain.assets import (
+    FOSHAN_DISTRICTS,
+    Enterprise,
+    Equipment,
+    Line,
+    Signal,
+    Site,
+    SiteCalendar,
+    Station,
+)
+from kiln.domain.catalog import AssetCatalog
+from kiln.domain.templates import TEMPLATES
+
+Connection = psycopg.Connection[Any]
+
+VERSION_KEY = "catalog_version"
+LOCK_KEY = 0x6B696C6E_00000002  # pg_advisory_xact_lock key of asset imports
+# Each asset table's columns and their types, in table order.
+COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "enterprises": (
+        ("id", "int"),
+        ("slug", "text"),
+        ("name", "text"),
+        ("name_zh", "text"),
+        ("district", "text"),
+        ("industry_code", "text"),
+        ("robot_maker", "bool"),
+    ),
+    "sites": (
+        ("id", "int"),
+        ("enterprise_id", "int"),
+        ("slug", "text"),
+        ("name", "text"),
+        ("timezone", "text"),
+        ("calendar", "text"),
+    ),
+    "lines": (
+        ("id", "int"),
+        ("enterprise_id", "int"),
+        ("site_id", "int"),
+        ("slug", "text"),
+        ("name", "text"),
+        ("area", "text"),
+    ),
+    "stations": (
+        ("id", "int"),
+        ("enterprise_id", "int"),
+        ("line_id", "int"),
+        ("slug", "text"),
+        ("name", "text"),
+        ("position", "int"),
+        ("operators", "int"),
+    ),
+    "equipment": (
+        ("id", "int"),
+        ("enterprise_id", "int"),
+        ("station_id", "int"),
+        ("slug", "text"),
+        ("name", "text"),
+        ("template", "text"),
+        ("ideal_cycle_s", "float8"),
+    ),
+    "signals": (
+        ("id", "int"),
+        ("enterprise_id", "int"),
+        ("equipment_id", "int"),
+        ("name", "text"),
+        ("unit", "text"),
+        ("kind", "text"),
+        ("lo", "float8"),
+        ("hi", "float8"),
+    ),
+}
+
+
+def seed_districts(conn: Connection) -> None:
+    """Build in the city's five districts."""
+    conn.execute(
+        "INSERT INTO districts SELECT * FROM unnest(%s::int[], %s::text[], %s::text[], "
+        "%s::text[]) ON CONFLICT (id) DO NOTHING",
+        [
+            [d.id for d in FOSHAN_DISTRICTS],
+            [d.code for d in FOSHAN_DISTRICTS],
+            [d.name_en for d in FOSHAN_DISTRICTS],
+            [d.name_zh for d in FOSHAN_DISTRICTS],
+        ],
+    )
+
+
+def catalog_version(conn: Connection) -> str:
+    """The stored catalogue's version: it changes with every import."""
+    row = conn.execute("SELECT value FROM meta WHERE key = %s", [VERSION_KEY]).fetchone()
+    return str(row[0]) if row else ""
+
+
+def load_catalog(conn: Connection) -> AssetCatalog:
+    """Read every asset row into a catalogue."""
+
+    def rows(table: str) -> list[tuple[Any, ...]]:
+        names = ", ".join(c for c, _ in COLUMNS[table])
+        return conn.execute(f"SELECT {names} FROM {table}").fetchall()
+
+    return AssetCatalog.build(
+        (
+            Enterprise(r[0], r[1], r[2], r[4], r[5], bool(r[6]), r[3] or "")
+            for r in rows("enterprises")
+        ),
+        (Site(r[0], r[1], r[2], r[3], r[4], SiteCalendar.parse(r[5])) for r in rows("sites")),
+        (Line(*r) for r in rows("lines")),
+        (Station(*r) for r in rows("stations")),
+        (Equipment(*r) for r in rows("equipment")),
+        (Signal(*r) for r in rows("signals")),
+    )
+
+
+class _Ids:
+    """Hands out ids: the existing one for a known key, else the next free one."""
+
+    def __init__(self, existing: dict[Any, int]) -> None:
+        self.existing = existing
+        self.next = max(existing.values(), default=0) + 1
+
+    def __call__(self, key: Any) -> int:
+        if key not in self.existing:
+            self.existing[key] = self.next
+            self.next += 1
+        return self.existing[key]
+
+
+def import_tree(conn: Connection, tree: AssetTree) -> tuple[AssetCatalog, str]:
+    """Insert or update every asset of the tree inside the caller's transaction; return the
+    catalogue after it and its new version."""
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
+    for table, rows in asset_rows(tree, load_catalog(conn)).items():
+        if rows:
+            _upsert(conn, table, rows)
+    row = conn.execute(
+        "INSERT INTO meta VALUES (%s, '1') ON CONFLICT (key) DO UPDATE "
+        "SET value = (meta.value::bigint + 1)::text RETURNING value",
+        [VERSION_KEY],
+    ).fetchone()
+    assert row is not None
+    return load_catalog(conn), str(row[0])
+
+
+def asset_rows(tree: AssetTree, cat: AssetCatalog) -> dict[str, list[tuple[Any, ...]]]:
+    """The row of each asset of the tree, per table, with ids kept for known assets."""
+    ent_ids = _Ids(dict(cat.enterprise_by_slug))
+    site_ids = _Ids({(s.enterprise_id, s.slug): s.id for s in cat.sites.values()})
+    line_ids = _Ids({(ln.site_id, ln.slug): ln.id for ln in cat.lines.values()})
+    st_ids = _Ids({(s.line_id, s.slug): s.id for s in cat.stations.values()})
+    eq_ids = _Ids(dict(cat.equipment_by_path))
+    sig_ids = _Ids(dict(cat.series_by_name))
+    out: dict[str, list[tuple[Any, ...]]] = {table: [] for table in COLUMNS}
+    for e in tree.enterprises:
+        out["enterprises"].append(
+            (
+                ent_ids(e["slug"]),
+                e["slug"],
+                e["name"],
+                e["name_zh"],
+                e["district"],
+                e["industry_code"],
+                e["robot_maker"],
+            )
+        )
+    for s in tree.sites:
+        eid = ent_ids(s["enterprise"])
+        sid = site_ids((eid, s["slug"]))
+        out["sites"].append((sid, eid, s["slug"], s["name"], s["timezone"], s["calendar"].text))
+    for ln in tree.lines:
+        eid = ent_ids(ln["enterprise"])
+        sid = site_ids((eid, ln["site"]))
+        lid = line_ids((sid, ln["slug"]))
+        out["lines"].append((lid, eid, sid, ln["slug"], ln["name"], ln["area"]))
+    for st in tree.stations:
+        eid = ent_ids(st["enterprise"])
+        lid = line_ids((site_ids((eid, st["site"])), st["line"]))
+        out["stations"].append(
+            (
+                st_ids((lid, st["slug"])),
+                eid,
+                lid,
+                st["slug"],
+                st["name"],
+                st["position"],
+                st["operators"],
+            )
+        )
+    for q in tree.equipment:
+        eid = ent_ids(q.enterprise)
+        stid = st_ids((line_ids((site_ids((eid, q.site)), q.line)), q.station))
+        qid = eq_ids((eid, q.slug))
+        tmpl = TEMPLATES[q.template]
+        out["equipment"].append(
+            (qid, eid, stid, q.slug, q.name, q.template, q.ideal_cycle_s or tmpl.ideal_cycle_s)
+        )
+        for spec in tmpl.signals:
+            out["signals"].append(
+                (
+                    sig_ids((qid, spec.name)),
+                    eid,
+                    qid,
+                    spec.name,
+                    spec.unit,
+                    spec.kind,
+                    spec.lo,
+                    spec.hi,
+                )
+            )
+    return out
+
+
+def _upsert(conn: Connection, table: str, rows: list[tuple[Any, ...]]) -> None:
+    # One statement over column arrays instead of a statement per row: thousands of signals
+    # load in milliseconds.
+    cols = COLUMNS[table]
+    rows = list({r[0]: r for r in rows}.values())  # one row per id: the last one given
+    names = ", ".join(c for c, _ in cols)
+    arrays = ", ".join(f"%s::{kind}[]" for _, kind in cols)
+    updates = ", ".join(f"{c} = excluded.{c}" for c, _ in cols[1:])
+    conn.execute(
+        f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) "
+        f"ON CONFLICT (id) DO UPDATE SET {updates}",
+        [list(c) for c in zip(*rows, strict=True)],
+    )

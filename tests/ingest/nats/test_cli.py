@@ -1,0 +1,65 @@
+"""`kiln simulate --protocol nats` and `kiln ingest` as two real processes, JetStream between
+them, the city's data in the store."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+
+from tests.nats import NatsServer
+
+KILN = [sys.executable, "-m", "kiln.cli"]
+
+
+def wait_for(path: Path, proc: subprocess.Popen[bytes], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+        assert time.monotonic() < deadline, f"{path} was not written"
+        time.sleep(0.1)
+
+
+def test_a_city_published_to_jetstream_reaches_the_store_through_kiln_ingest(
+    tmp_path: Path, server: NatsServer
+) -> None:
+    conf = tmp_path / "kiln.toml"
+    env = {**os.environ, "KILN_STORE__PATH": str(tmp_path / "kiln.duckdb")}
+    sim = subprocess.Popen(
+        [*KILN, "simulate", "--protocol", "nats", "--enterprises", "2",
+         "--port", str(server.port), "--speed", "60", "--ingest-config", str(conf)],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        wait_for(conf, sim)
+        ingest = subprocess.Popen(
+            [*KILN, "ingest", "--config", str(conf), "--metrics-port", "0"],
+            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        time.sleep(8)
+        ingest.send_signal(signal.SIGTERM)
+        out = ingest.communicate(timeout=60)[0].decode()
+        assert ingest.returncode == 0, out
+    finally:
+        sim.send_signal(signal.SIGINT)
+        sim.communicate(timeout=60)
+    con = duckdb.connect(str(tmp_path / "kiln.duckdb"), read_only=True)
+    try:
+        points, series = con.execute(
+            "SELECT count(*), count(DISTINCT series) FROM points"
+        ).fetchall()[0]
+        claimed = con.execute(
+            "SELECT count(*) FROM batches WHERE id LIKE 'nats:KILN:%'"
+        ).fetchall()[0]
+        dead = con.execute("SELECT count(*) FROM dead_letters").fetchall()[0]
+    finally:
+        con.close()
+    assert points > 0
+    assert series > 10
+    assert claimed[0] > 0  # each stored message claimed its stream sequence
+    assert dead == (0,)
