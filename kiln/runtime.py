@@ -176,12 +176,22 @@ class Runtime:
         return removed
 
 
+def open_store(settings: Settings) -> Store:
+    """The configured store: the embedded DuckDB file, or a PostgreSQL database shared by
+    several processes (`kiln serve` and `kiln ingest` workers)."""
+    if settings.store.backend == "postgres":
+        from kiln.store.postgres import PostgresStore
+
+        return PostgresStore(settings.store.url, pool_size=settings.store.pool_size)
+    return DuckDBStore(settings.store.path, memory_limit=settings.store.memory_limit)
+
+
 def build_runtime(
     settings: Settings, *, clock: Clock | None = None, simulate: bool | None = None
 ) -> Runtime:
     """Open the store, load the configured assets, and prepare the simulator if enabled."""
     clock = clock or SystemClock()
-    store = DuckDBStore(settings.store.path, memory_limit=settings.store.memory_limit)
+    store = open_store(settings)
     try:
         for path in settings.assets:
             store.import_assets(read_asset_file(path), where=str(path))

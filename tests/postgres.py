@@ -1,8 +1,10 @@
 """A throwaway PostgreSQL server on a free port, from Debian's binaries (initdb, pg_ctl).
 
 PostgreSQL refuses to run as root; when the tests do, the server runs as the `postgres` user
-(runuser) in a directory it owns. Durability is traded for speed (fsync off): these servers
-hold test data only. restart() and stop()/start() serve the fault tests.
+(runuser) in a directory it owns. fsync is off (these servers hold test data, and the fault
+tests crash the server, not the machine: what was written reaches the OS either way), but
+commits are synchronous, so a commit the client saw survives an immediate stop. restart()
+and stop()/start() serve the fault tests.
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ class PostgresServer:
         """Start (or start again) the server, waiting until it accepts connections."""
         options = (
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200 "
+            "-c full_page_writes=off -c max_connections=200 "
             "-c shared_buffers=256MB"
         )
         self._run(

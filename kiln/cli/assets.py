@@ -21,11 +21,10 @@ def assets() -> None:
 )
 def import_(config_path: Path | None, files: tuple[Path, ...]) -> None:
     """Create or update the assets described in FILES (.toml, .yaml, .yml or .json)."""
-    from kiln.runtime import read_asset_file
-    from kiln.store.duckdb import DuckDBStore
+    from kiln.runtime import open_store, read_asset_file
 
     settings = settings_from(config_path)
-    store = DuckDBStore(settings.store.path, memory_limit=settings.store.memory_limit)
+    store = open_store(settings)
     try:
         for path in files:
             cat = store.import_assets(read_asset_file(path), where=str(path))

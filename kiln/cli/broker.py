@@ -47,10 +47,10 @@ def config(config_path: Path | None, out: Path, port: int) -> None:
     Sparkplug groups; Kiln's own user, kiln-ingest, reads everything. Run it again after
     creating or revoking tokens, then reload the broker (kill -HUP).
     """
-    from kiln.store.duckdb import DuckDBStore
+    from kiln.runtime import open_store
 
     settings = settings_from(config_path)
-    store = DuckDBStore(settings.store.path, memory_limit=settings.store.memory_limit)
+    store = open_store(settings)
     try:
         n = write_config(Security(store.accounts, SystemClock()), store.catalog(), out, port)
     finally:

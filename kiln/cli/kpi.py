@@ -133,7 +133,7 @@ def kpi(
     from kiln.clock import SystemClock
     from kiln.kpi_service import KpiService
     from kiln.kpi_service.rows import to_rows
-    from kiln.store.duckdb import DuckDBStore
+    from kiln.runtime import open_store
 
     settings = settings_from(config_path)
     req = KpiRequest(
@@ -143,7 +143,7 @@ def kpi(
         parse_time(end, where="--end"),
         energy,
     )
-    store = DuckDBStore(settings.store.path, memory_limit=settings.store.memory_limit)
+    store = open_store(settings)
     try:
         cat = store.catalog()
         ids = _equipment(cat, enterprise, line)

@@ -27,10 +27,10 @@ def status(config_path: Path | None, key: str, as_of: int | None, lang: str) -> 
     """Each target's status with its reason, and the coverage of its figures."""
     from kiln.clock import SystemClock
     from kiln.plan_service.service import PlanService
-    from kiln.store.duckdb import DuckDBStore
+    from kiln.runtime import open_store
 
     settings = settings_from(config_path)
-    store = DuckDBStore(settings.store.path, memory_limit=settings.store.memory_limit)
+    store = open_store(settings)
     try:
         service = PlanService(store)
         d = service.dashboard(key, store.catalog(), SystemClock().now_ms(), as_of_year=as_of)
@@ -56,13 +56,13 @@ def file_cmd(config_path: Path | None, path: Path, confirm: bool, by: str) -> No
     period; a row for a period already filed is a correction and needs a reason column."""
     from kiln.clock import SystemClock
     from kiln.plan_service import submit
-    from kiln.store.duckdb import DuckDBStore
+    from kiln.runtime import open_store
 
     settings = settings_from(config_path)
     data = path.read_bytes()
     is_xlsx = path.suffix.lower() == ".xlsx"
     subs = (submit.read_xlsx if is_xlsx else submit.read_csv)(data, name=path.name)
-    store = DuckDBStore(settings.store.path, memory_limit=settings.store.memory_limit)
+    store = open_store(settings)
     try:
         filings = submit.check(
             store.plans,

@@ -60,10 +60,10 @@ def report(
     from kiln.plan_service.report import build_report
     from kiln.plan_service.report_render import file_name, render
     from kiln.plan_service.service import PlanService
-    from kiln.store.duckdb import DuckDBStore
+    from kiln.runtime import open_store
 
     settings = settings_from(config_path)
-    store = DuckDBStore(settings.store.path, memory_limit=settings.store.memory_limit)
+    store = open_store(settings)
     try:
         made = build_report(
             PlanService(store),

@@ -22,6 +22,7 @@ from kiln.errors import Unavailable
 from kiln.store.base import MAX_CHART_POINTS, StorageReport, StorageStats, bucket_width_ms
 from kiln.store.duckdb_accounts import DuckDBAccounts
 from kiln.store.duckdb_assets import load_catalog, seed_districts, upsert_tree
+from kiln.store.duckdb_buckets import read_buckets
 from kiln.store.duckdb_dead_letters import (
     read_dead_letter_counts,
     read_dead_letters,
@@ -38,9 +39,10 @@ from kiln.store.duckdb_plans import DuckDBPlans
 from kiln.store.duckdb_rollups import (
     mark_dirty,
     mark_hot_dirty,
+    pending_rollups,
     prepare,
     raw_cut,
-    read_buckets,
+    resort_day,
     roll_up,
 )
 from kiln.store.duckdb_storage import apply_retention, read_storage_report
@@ -105,7 +107,7 @@ class DuckDBStore:
         schema = resources.files("kiln.store").joinpath("sql/duckdb_schema.sql").read_text()
         self._db.execute(schema)
         seed_districts(self._db)
-        self._raw_cut_ms = prepare(self._db)
+        self._lag = prepare(self._db)
         self._catalog = load_catalog(self._db)
         self._last = LastValues()
         self._last.update(self._stored_last_values())
@@ -199,8 +201,7 @@ class DuckDBStore:
         _new_rows = arrow
         con.execute(how or f"INSERT INTO {table} SELECT * FROM _new_rows")
 
-    @classmethod
-    def _write_points(cls, con: duckdb.DuckDBPyConnection, batch: PointBatch) -> PointBatch:
+    def _write_points(self, con: duckdb.DuckDBPyConnection, batch: PointBatch) -> PointBatch:
         """Append the points; return the latest point of each series, for the last values."""
         if not len(batch):
             return batch
@@ -208,7 +209,8 @@ class DuckDBStore:
         if table == "points" and np.any(np.diff(batch.series) < 0):
             batch = batch.sorted()
         rows = _arrow_points(batch)
-        cls._insert(con, table, rows)
+        self._lag.wrote(int(batch.ts_ms.min()), hot=table == "points_hot")  # before it shows
+        self._insert(con, table, rows)
         if table == "points":
             mark_dirty(con, rows)  # live batches are marked when compact() moves them
         return batch.latest()
@@ -263,17 +265,22 @@ class DuckDBStore:
                     "ORDER BY series, ts"
                 ).fetchall()
                 con.execute("DELETE FROM points_hot")
+                self._lag.dirty = True
                 self._save_last_values(con)
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
+            self._lag.hot_from_ms = None
         self.rollup()
         return int(moved[0][0]) if moved else 0
 
     def rollup(self) -> int:
         """Recompute the rollups of the hours written since their last rollup; rows written."""
-        return roll_up(self._cursor(), self._write_lock)
+        rows = roll_up(self._cursor(), self._write_lock)
+        with self._write_lock:
+            self._lag.dirty = pending_rollups(self._cursor()) > 0
+        return rows
 
     def reorganize(self) -> int:
         """Re-sort the oldest closed UTC day not yet re-sorted by (series, ts); rows rewritten.
@@ -320,6 +327,10 @@ class DuckDBStore:
                 # file does not grow by a day's worth of dead blocks.
                 con.execute("CHECKPOINT")
             rows += piece.num_rows
+        with self._write_lock:
+            con.execute("BEGIN TRANSACTION")
+            resort_day(con, day)
+            con.execute("COMMIT")
         self.set_meta(SORTED_UNTIL_KEY, str(end))
         return rows
 
@@ -350,8 +361,8 @@ class DuckDBStore:
     ) -> pa.Table:
         """Aggregates per bucket (ts_ms, avg, min, max, last, count), at most max_points rows."""
         width = bucket_width_ms(start_ms, end_ms, max_points, bucket_ms)
-        # Long ranges read the rollups (kiln.store.duckdb_rollups): the same answer, faster.
-        return read_buckets(self._cursor(), series, start_ms, end_ms, width, self._raw_cut_ms)
+        # Long ranges read the rollups (kiln.store.duckdb_buckets): the same answer, faster.
+        return read_buckets(self._cursor(), series, start_ms, end_ms, width, self._lag)
 
     def last_values(self, series: Sequence[int] | None = None) -> pa.Table:
         """The latest (series, ts_ms, value) of each series (all series when None)."""
@@ -504,7 +515,7 @@ class DuckDBStore:
         self.compact()
         with self._write_lock:
             removed = apply_retention(self._cursor(), plan, dry_run=False)
-            self._raw_cut_ms = raw_cut(self._cursor())
+            self._lag.raw_cut_ms = raw_cut(self._cursor())
         self._cursor().execute("CHECKPOINT")
         return removed
 

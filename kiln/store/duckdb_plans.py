@@ -88,6 +88,8 @@ class DuckDBPlans:
 
     def put_published(self, figures: Sequence[PublishedFigure]) -> int:
         """Create or replace published figures."""
+        if not figures:
+            return 0
         with self._lock:
             con = self._cursor()
             con.executemany(

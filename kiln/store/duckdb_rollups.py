@@ -6,26 +6,23 @@ is a multiple of it. Writes record the (series, hour)s they touch in ``rollup_di
 live batches when ``compact()`` moves them out of ``points_hot`` (so the hot path pays
 nothing), big direct batches in their own transaction. ``roll_up`` then recomputes exactly those
 hours from the raw points, from the earliest minute written on, so back-filled days are rolled
-up like live ones and recomputing twice changes nothing. Reads stitch the raw points of the
-hours not rolled up yet, so answers are current.
+up like live ones and recomputing twice changes nothing. Reads (kiln.store.duckdb_buckets)
+stitch in the raw points of the hours not rolled up yet, so answers are current.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import Any
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from kiln.store.duckdb_buckets import Lag
+
 MINUTE_MS = 60_000
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
-# Bucket queries over longer ranges than these read the rollups (when the width is a multiple
-# of the rollup's); shorter ones read raw points, which is as fast there and needs no stitching.
-ROLLUP_1M_FROM_MS = 6 * HOUR_MS
-ROLLUP_1H_FROM_MS = 2 * DAY_MS
 READY_KEY = "rollups.ready"
 
 _UPSERT_DIRTY = (
@@ -33,20 +30,22 @@ _UPSERT_DIRTY = (
     "FROM {src} GROUP BY ALL "
     "ON CONFLICT DO UPDATE SET from_ms = least(rollup_dirty.from_ms, excluded.from_ms)"
 )
+# Totals are summed with fsum (correctly rounded): a sum of values with a few decimals then
+# has a few decimals too, which DuckDB's ALP stores in half the bytes of a plain sum's.
 _AGG_1M = (
-    "count(*) AS n, sum(value) AS total, min(value) AS low, max(value) AS high, "
+    "count(*) AS n, fsum(value) AS total, min(value) AS low, max(value) AS high, "
     "arg_max(value, ts) AS last"
 )
 # Merging rows of one table into coarser ones; ``key`` orders them in time for ``last``.
 _MERGE = (
-    "sum(n)::BIGINT AS n, sum(total) AS total, min(low) AS low, max(high) AS high, "
+    "sum(n)::BIGINT AS n, fsum(total) AS total, min(low) AS low, max(high) AS high, "
     "arg_max(last, key) AS last"
 )
 
 
-def prepare(con: duckdb.DuckDBPyConnection) -> int:
-    """Mark every stored hour dirty once, in a file from before rollups; return the latest raw
-    cut (the time before which some series' raw points may be gone), 0 if none."""
+def prepare(con: duckdb.DuckDBPyConnection) -> Lag:
+    """Mark every stored hour dirty once, in a file from before rollups; return how far the
+    rollups lag the raw points."""
     ready = con.execute("SELECT value FROM meta WHERE key = ?", [READY_KEY]).fetchall()
     if not ready:
         con.execute("BEGIN TRANSACTION")
@@ -54,7 +53,13 @@ def prepare(con: duckdb.DuckDBPyConnection) -> int:
         con.execute(_UPSERT_DIRTY.format(src="points_hot"))
         con.execute("INSERT OR REPLACE INTO meta VALUES (?, '1')", [READY_KEY])
         con.execute("COMMIT")
-    return raw_cut(con)
+    hot = con.execute("SELECT min(ts) FROM points_hot").fetchall()[0][0]
+    return Lag(raw_cut(con), None if hot is None else int(hot), pending_rollups(con) > 0)
+
+
+def pending_rollups(con: duckdb.DuckDBPyConnection) -> int:
+    """The (series, hour)s written since their last rollup."""
+    return int(con.execute("SELECT count(*) FROM rollup_dirty").fetchall()[0][0])
 
 
 def raw_cut(con: duckdb.DuckDBPyConnection) -> int:
@@ -112,36 +117,33 @@ def _recompute(con: duckdb.DuckDBPyConnection, pairs: pa.Table) -> int:
         return 0
     _pairs = pairs
     hours = pc.min_max(pairs["hour"]).as_py()
-    args = {
-        "lo": int(pc.min(pairs["from_ms"]).as_py()) // MINUTE_MS * MINUTE_MS,
-        "hlo": hours["min"] * HOUR_MS,
-        "hi": (hours["max"] + 1) * HOUR_MS,
-    }
-    in_pair = (
-        "{t}.series = p.series AND {t}.ts >= p.from_ms // 60000 * 60000 "
-        "AND {t}.ts < (p.hour + 1) * 3600000"
-    )
+    lo_min = int(pc.min(pairs["from_ms"]).as_py()) // MINUTE_MS
+    args = {"lo": lo_min, "hlo": hours["min"], "hi": hours["max"] + 1}
     con.execute(
-        "DELETE FROM rollup_1m USING _pairs p WHERE rollup_1m.ts >= $lo AND rollup_1m.ts < $hi "
-        f"AND {in_pair.format(t='rollup_1m')}",
-        {"lo": args["lo"], "hi": args["hi"]},
+        "DELETE FROM rollup_1m USING _pairs p WHERE rollup_1m.minute >= $lo "
+        "AND rollup_1m.minute < $hi * 60 AND rollup_1m.series = p.series "
+        "AND rollup_1m.minute >= p.from_ms // 60000 AND rollup_1m.minute < (p.hour + 1) * 60",
+        {"lo": lo_min, "hi": args["hi"]},
     )
     n1 = con.execute(
-        f"INSERT INTO rollup_1m SELECT pt.series, pt.ts // 60000 * 60000 AS minute, {_AGG_1M} "
-        "FROM (SELECT points.series, points.ts, points.value FROM points JOIN _pairs p "
-        f"ON {in_pair.format(t='points')} WHERE points.ts >= $lo AND points.ts < $hi) pt "
-        "GROUP BY 1, 2 ORDER BY 1, 2",
-        {"lo": args["lo"], "hi": args["hi"]},
+        f"INSERT INTO rollup_1m SELECT series, ts // 60000 AS minute, {_AGG_1M} FROM ("
+        "SELECT points.series, points.ts, points.value FROM points JOIN _pairs p "
+        "ON points.series = p.series AND points.ts >= p.from_ms // 60000 * 60000 "
+        "AND points.ts < (p.hour + 1) * 3600000 "
+        "WHERE points.ts >= $lo::BIGINT * 60000 AND points.ts < $hi::BIGINT * 3600000"
+        ") GROUP BY 1, 2 ORDER BY 1, 2",
+        {"lo": lo_min, "hi": args["hi"]},
     ).fetchall()[0][0]
     con.execute(
-        "DELETE FROM rollup_1h USING _pairs p WHERE rollup_1h.ts >= $hlo AND rollup_1h.ts < $hi "
-        "AND rollup_1h.series = p.series AND rollup_1h.ts = p.hour * 3600000",
+        "DELETE FROM rollup_1h USING _pairs p WHERE rollup_1h.hour >= $hlo "
+        "AND rollup_1h.hour < $hi AND rollup_1h.series = p.series AND rollup_1h.hour = p.hour",
         {"hlo": args["hlo"], "hi": args["hi"]},
     )
     n2 = con.execute(
-        f"INSERT INTO rollup_1h SELECT series, ts // 3600000 * 3600000 AS hour, {_MERGE} FROM ("
-        "SELECT r.*, r.ts AS key FROM rollup_1m r SEMI JOIN _pairs p "
-        "ON r.series = p.series AND r.ts // 3600000 = p.hour WHERE r.ts >= $hlo AND r.ts < $hi"
+        f"INSERT INTO rollup_1h SELECT series, minute // 60 AS hour, {_MERGE} FROM ("
+        "SELECT r.*, r.minute AS key FROM rollup_1m r SEMI JOIN _pairs p "
+        "ON r.series = p.series AND r.minute // 60 = p.hour "
+        "WHERE r.minute >= $hlo * 60 AND r.minute < $hi * 60"
         ") GROUP BY 1, 2 ORDER BY 1, 2",
         {"hlo": args["hlo"], "hi": args["hi"]},
     ).fetchall()[0][0]
@@ -160,31 +162,30 @@ def _merge_late(con: duckdb.DuckDBPyConnection, pairs: pa.Table) -> int:
     _late = pairs
     hours = pc.min_max(pairs["hour"]).as_py()
     args = {"lo": hours["min"] * HOUR_MS, "hi": (hours["max"] + 1) * HOUR_MS}
-    from_late = (
-        "FROM points SEMI JOIN _late d ON points.series = d.series "
-        "AND points.ts // 3600000 = d.hour WHERE points.ts >= $lo AND points.ts < $hi"
-    )
     _minutes = con.sql(
-        f"SELECT series, ts // 60000 * 60000 AS minute, {_AGG_1M}, max(ts) AS newest "
-        f"FROM (SELECT series, ts, value {from_late}) GROUP BY 1, 2",
+        f"SELECT series, ts // 60000 AS minute, {_AGG_1M}, max(ts) AS newest FROM ("
+        "SELECT series, ts, value FROM points SEMI JOIN _late d ON points.series = d.series "
+        "AND points.ts // 3600000 = d.hour WHERE points.ts >= $lo AND points.ts < $hi"
+        ") GROUP BY 1, 2",
         params=args,
     ).to_arrow_table()
     rows = 0
-    for table, width in (("rollup_1m", MINUTE_MS), ("rollup_1h", HOUR_MS)):
+    for table, slot, minutes in (("rollup_1m", "minute", 1), ("rollup_1h", "hour", 60)):
+        # ``key`` orders rows in time, in ms: a stored row by its start, a new one by its last.
         _delta = con.sql(
-            "SELECT series, bucket AS ts, n, total, low, high, last, newest AS key FROM ("
-            f"SELECT series, minute // {width} * {width} AS bucket, {_MERGE}, max(key) AS newest "
-            "FROM (SELECT * EXCLUDE (newest), newest AS key FROM _minutes) GROUP BY 1, 2)"
+            f"SELECT series, minute // {minutes} AS slot, {_MERGE}, max(key) AS key "
+            "FROM (SELECT * EXCLUDE (newest), newest AS key FROM _minutes) GROUP BY 1, 2"
         ).to_arrow_table()
         _merged = con.sql(
-            f"SELECT series, ts, {_MERGE} FROM (SELECT r.*, r.ts AS key FROM {table} r "
-            "SEMI JOIN _delta d ON r.series = d.series AND r.ts = d.ts "
-            "UNION ALL SELECT series, ts, n, total, low, high, last, key FROM _delta) "
-            "GROUP BY 1, 2 ORDER BY 1, 2"
+            f"SELECT series, slot, {_MERGE} FROM ("
+            f"SELECT r.series, r.{slot} AS slot, r.n, r.total, r.low, r.high, r.last, "
+            f"r.{slot}::BIGINT * {minutes * MINUTE_MS} AS key FROM {table} r "
+            f"SEMI JOIN _delta d ON r.series = d.series AND r.{slot} = d.slot "
+            "UNION ALL SELECT * FROM _delta) GROUP BY 1, 2 ORDER BY 1, 2"
         ).to_arrow_table()
         con.execute(
             f"DELETE FROM {table} USING _delta d WHERE {table}.series = d.series "
-            f"AND {table}.ts = d.ts"
+            f"AND {table}.{slot} = d.slot"
         )
         con.execute(f"INSERT INTO {table} SELECT * FROM _merged")
         rows += _merged.num_rows
@@ -196,90 +197,15 @@ def _merge_late(con: duckdb.DuckDBPyConnection, pairs: pa.Table) -> int:
     return rows
 
 
-def rollup_width(start_ms: int, end_ms: int, width: int, raw_cut_ms: int) -> int:
-    """The rollup a bucket query of this width reads: 3_600_000, 60_000, or 0 for raw points.
-
-    Long ranges read the coarsest rollup the width is a multiple of; so does any range that
-    starts where retention may have removed raw points.
-
-    >>> rollup_width(0, 86_400_000, 60_000, 0), rollup_width(0, 3_600_000, 60_000, 0)
-    (60000, 0)
-    >>> rollup_width(0, 30 * 86_400_000, 3_600_000, 0), rollup_width(0, 3_600_000, 3_600_000, 1)
-    (3600000, 3600000)
-    """
-    span, old = end_ms - start_ms, start_ms < raw_cut_ms
-    if width % HOUR_MS == 0 and (span > ROLLUP_1H_FROM_MS or old):
-        return HOUR_MS
-    if width % MINUTE_MS == 0 and (span > ROLLUP_1M_FROM_MS or old):
-        return MINUTE_MS
-    return 0
-
-
-def _ceil(t: int, step: int) -> int:
-    return -(-t // step) * step
-
-
-def read_buckets(
-    con: duckdb.DuckDBPyConnection,
-    series: int,
-    start_ms: int,
-    end_ms: int,
-    width: int,
-    raw_cut_ms: int,
-) -> pa.Table:
-    """(ts_ms, avg, min, max, last, count) per bucket of ``width``, from rollups where they
-    serve (see ``rollup_width``), else from raw points; the same answer either way."""
-    level = rollup_width(start_ms, end_ms, width, raw_cut_ms)
-    a1, b1 = _ceil(start_ms, MINUTE_MS), end_ms // MINUTE_MS * MINUTE_MS
-    if not level or a1 >= b1:
-        return read_raw_buckets(con, series, start_ms, end_ms, width)
-    a60, b60 = _ceil(start_ms, HOUR_MS), end_ms // HOUR_MS * HOUR_MS
-    if level == MINUTE_MS or a60 >= b60:
-        a60 = b60 = a1  # no hourly part
-    # [start, a1) and [b1, end) are partial minutes: raw. So are hours not rolled up yet.
-    args: dict[str, Any] = {
-        "s": series,
-        "a": start_ms,
-        "b": end_ms,
-        "a1": a1,
-        "b1": b1,
-        "a60": a60,
-        "b60": b60,
-        "w": width,
-    }
-    return con.sql(
-        "WITH dirty AS ("
-        "SELECT hour FROM rollup_dirty WHERE series = $s AND hour >= $a // 3600000 "
-        "AND hour <= ($b - 1) // 3600000 "
-        "UNION SELECT DISTINCT ts // 3600000 FROM points_hot "
-        "WHERE series = $s AND ts >= $a AND ts < $b), "
-        "raw AS (SELECT ts, value FROM points WHERE series = $s AND ts >= $a AND ts < $b "
-        "AND (ts < $a1 OR ts >= $b1 OR ts // 3600000 IN (SELECT hour FROM dirty)) "
-        "UNION ALL SELECT ts, value FROM points_hot WHERE series = $s AND ts >= $a AND ts < $b), "
-        "parts AS ("
-        f"SELECT ts // $w * $w AS bucket, max(ts) AS key, {_AGG_1M} FROM raw GROUP BY 1 "
-        "UNION ALL SELECT ts // $w * $w, ts, n, total, low, high, last FROM rollup_1m "
-        "WHERE series = $s AND ((ts >= $a1 AND ts < $a60) OR (ts >= $b60 AND ts < $b1)) "
-        "AND ts // 3600000 NOT IN (SELECT hour FROM dirty) "
-        "UNION ALL SELECT ts // $w * $w, ts, n, total, low, high, last FROM rollup_1h "
-        "WHERE series = $s AND ts >= $a60 AND ts < $b60 "
-        "AND ts // 3600000 NOT IN (SELECT hour FROM dirty)) "
-        "SELECT bucket AS ts_ms, sum(total) / sum(n)::BIGINT AS avg, min(low) AS min, "
-        "max(high) AS max, arg_max(last, key) AS last, sum(n)::BIGINT AS count "
-        "FROM parts GROUP BY 1 ORDER BY 1",
-        params=args,
+def resort_day(con: duckdb.DuckDBPyConnection, day_ms: int) -> int:
+    """Rewrite a closed day's 1-minute rollups ordered by series and minute (compactions left
+    them in five-minute runs), so a series' day is one run: zone maps prune a chart's read to
+    it, and minutes compress. Rows rewritten; call in a transaction."""
+    args = {"a": day_ms // MINUTE_MS, "b": (day_ms + DAY_MS) // MINUTE_MS}
+    where = "minute >= $a AND minute < $b"
+    _day = con.sql(
+        f"SELECT * FROM rollup_1m WHERE {where} ORDER BY series, minute", params=args
     ).to_arrow_table()
-
-
-def read_raw_buckets(
-    con: duckdb.DuckDBPyConnection, series: int, start_ms: int, end_ms: int, width: int
-) -> pa.Table:
-    """(ts_ms, avg, min, max, last, count) per bucket of ``width``, from the raw points."""
-    return con.sql(
-        "SELECT (ts // $w) * $w AS ts_ms, avg(value) AS avg, min(value) AS min, "
-        "max(value) AS max, arg_max(value, ts) AS last, count(*) AS count FROM ("
-        "SELECT ts, value FROM points WHERE series = $s AND ts >= $a AND ts < $b "
-        "UNION ALL SELECT ts, value FROM points_hot WHERE series = $s AND ts >= $a AND ts < $b"
-        ") GROUP BY 1 ORDER BY 1",
-        params={"w": width, "s": series, "a": start_ms, "b": end_ms},
-    ).to_arrow_table()
+    con.execute(f"DELETE FROM rollup_1m WHERE {where}", args)
+    con.execute("INSERT INTO rollup_1m SELECT * FROM _day")
+    return int(_day.num_rows)

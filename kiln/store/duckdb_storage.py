@@ -12,7 +12,13 @@ from kiln.store.base import StorageReport, TableUsage
 from kiln.store.retention import TABLES, Removal, RetentionPlan
 
 DAY_MS = 86_400_000
-TELEMETRY = ("points", "points_hot", "rollup_1m", "rollup_1h")  # tables with a ts column
+# Telemetry tables: the column and unit (ms) of their time.
+TIME = {
+    "points": ("ts", 1),
+    "points_hot": ("ts", 1),
+    "rollup_1m": ("minute", 60_000),
+    "rollup_1h": ("hour", 3_600_000),
+}
 RAW = "(SELECT series, ts FROM points UNION ALL SELECT series, ts FROM points_hot)"
 # Raw points of an hour not rolled up yet stay: compaction merges them into the rollups first.
 NOT_DIRTY = (
@@ -38,7 +44,8 @@ def apply_retention(
                 before = g.before_ms(table)
                 if before is None:
                     continue
-                where = f"ts < $before AND {scope}"
+                col, unit = TIME[table]
+                where = f"{col} < $before // {unit} AND {scope}"
                 if table == "points" and not dry_run:
                     where += f" AND {NOT_DIRTY}"
                 verb = "SELECT count(*) FROM" if dry_run else "DELETE FROM"
@@ -100,7 +107,8 @@ def read_storage_report(
     sizes = table_bytes(con, names)
     tables = []
     for name in names:
-        span = "min(ts), max(ts)" if name in TELEMETRY else "NULL, NULL"
+        col, unit = TIME.get(name, ("NULL", 1))
+        span = f"min({col})::BIGINT * {unit}, max({col})::BIGINT * {unit}"
         n, lo, hi = con.execute(f"SELECT count(*), {span} FROM {name}").fetchall()[0]
         tables.append(TableUsage(name, int(n), sizes.get(name, 0), lo, hi))
     tables.sort(key=lambda t: (-t.bytes, t.name))

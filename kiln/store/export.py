@@ -6,7 +6,8 @@ station, equipment, signal, unit and value (rollups: value is the average, plus 
 and count); date and enterprise come from the path, as Hive partitions. No nanosecond or INT96
 types, so Spark reads it as it is. It reads only through the Store protocol (catalog, points,
 buckets), so every backend exports alike, and in pieces of about a million rows, so memory stays
-bounded however long the range.
+bounded however long the range; one daily bucket query per series first finds the days
+with data (and about how many rows), so empty days cost nothing.
 """
 
 from __future__ import annotations
@@ -122,25 +123,57 @@ def _read(store: Store, ids: list[int], day: int, resolution: Resolution) -> pa.
     return pa.concat_tables(parts) if parts else pa.table({})
 
 
+def _pieces(ids: list[int], rows: list[int], limit: int) -> list[list[int]]:
+    """Consecutive runs of ids whose rows add up to at most limit (or one id alone).
+
+    >>> _pieces([1, 2, 3, 4], [5, 5, 5, 20], 10)
+    [[1, 2], [3], [4]]
+    """
+    out: list[list[int]] = []
+    run: list[int] = []
+    total = 0
+    for i, n in zip(ids, rows, strict=True):
+        if run and total + n > limit:
+            out.append(run)
+            run, total = [], 0
+        run.append(i)
+        total += n
+    return [*out, run] if run else out
+
+
+def _census(
+    store: Store, groups: list[_Group], first: int, end: int, resolution: Resolution
+) -> dict[int, dict[str, tuple[list[int], list[int]]]]:
+    """Per day, per enterprise: the series with rows that day, and about how many rows (one
+    daily bucket query per series: days without data cost nothing more)."""
+    per_row = DAY_MS // WIDTH_MS[resolution] if resolution != "raw" else None
+    days: dict[int, dict[str, tuple[list[int], list[int]]]] = {}
+    for g in groups:
+        for sid in g.ids.tolist():
+            t = store.buckets(sid, first, end, max_points=(end - first) // DAY_MS, bucket_ms=DAY_MS)
+            for day, n in zip(t["ts_ms"].to_pylist(), t["count"].to_pylist(), strict=True):
+                ids, rows = days.setdefault(day, {}).setdefault(g.slug, ([], []))
+                ids.append(sid)
+                rows.append(n if per_row is None else min(n, per_row))
+    return dict(sorted(days.items()))
+
+
 def _batches(
     store: Store,
     groups: list[_Group],
     day: int,
+    census: dict[str, tuple[list[int], list[int]]],
     resolution: Resolution,
-    schema: pa.Schema,
     result: ExportResult,
 ) -> Iterator[pa.RecordBatch]:
-    """The day's rows, enterprise after enterprise, read a piece of series at a time."""
+    """The day's rows, enterprise after enterprise, read about PIECE_ROWS at a time."""
+    schema = export_schema(resolution)
     date = datetime.fromtimestamp(day / 1000, UTC).date().isoformat()
-    chunk = 64
     for g in groups:
-        first = 0
-        while first < len(g.ids):
-            ids = g.ids[first : first + chunk]
-            first += len(ids)
-            t = _read(store, [int(i) for i in ids], day, resolution)
-            # Aim the next piece at PIECE_ROWS from the rows this one had per series.
-            chunk = max(1, min(1024, PIECE_ROWS * len(ids) // max(t.num_rows, 1)))
+        if g.slug not in census:
+            continue
+        for ids in _pieces(*census[g.slug], PIECE_ROWS):
+            t = _read(store, ids, day, resolution)
             if not t.num_rows:
                 continue
             idx = pa.array(np.searchsorted(g.ids, np.asarray(t["series"])).astype(np.int32))
@@ -150,7 +183,7 @@ def _batches(
             for n in NAMES:
                 cols[n] = pa.DictionaryArray.from_arrays(idx, g.names[n])
             for n in schema.names[len(NAMES) + 1 : -2]:
-                cols[n] = t["value" if n == "value" else n].combine_chunks()
+                cols[n] = t[n].combine_chunks()
             cols["date"] = pa.array([date] * t.num_rows, pa.string())
             cols["enterprise"] = pa.array([g.slug] * t.num_rows, pa.string())
             result.rows += t.num_rows
@@ -178,10 +211,11 @@ def export_parquet(
     )
     result = ExportResult()
     first = first_day_ms - first_day_ms % DAY_MS
-    for day in range(first, last_day_ms - last_day_ms % DAY_MS + 1, DAY_MS):
+    end = last_day_ms - last_day_ms % DAY_MS + DAY_MS
+    for day, census in _census(store, groups, first, end, resolution).items():
         before = result.rows
         ds.write_dataset(
-            _batches(store, groups, day, resolution, schema, result),
+            _batches(store, groups, day, census, resolution, result),
             out,
             schema=schema,
             format=fmt,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import pyarrow as pa
@@ -23,7 +24,7 @@ from kiln.domain.product_runs import ProductChange
 from kiln.errors import Unavailable
 from kiln.store import postgres_kpi as kpi
 from kiln.store import postgres_queries as q
-from kiln.store.base import MAX_CHART_POINTS, StorageStats, bucket_width_ms
+from kiln.store.base import MAX_CHART_POINTS, StorageReport, StorageStats, bucket_width_ms
 from kiln.store.postgres_accounts import PostgresAccounts
 from kiln.store.postgres_assets import catalog_version, import_tree, load_catalog, seed_districts
 from kiln.store.postgres_dead_letters import (
@@ -35,6 +36,8 @@ from kiln.store.postgres_migrations import migrate
 from kiln.store.postgres_partitions import DAY_MS, DayPartitions, days_of, partition_name
 from kiln.store.postgres_plans import PostgresPlans
 from kiln.store.postgres_pool import Connection, PostgresPool
+from kiln.store.postgres_rollups import dirty_days, mark_dirty, read_rollup_buckets, roll_up_day
+from kiln.store.postgres_storage import apply_retention, read_storage_report
 from kiln.store.postgres_telemetry import (
     claim_batch_ids,
     copy_points,
@@ -42,6 +45,7 @@ from kiln.store.postgres_telemetry import (
     write_counts,
     write_states,
 )
+from kiln.store.retention import Removal, RetentionPlan
 
 CATALOG_CHECK_S = 1.0  # how often catalog() asks whether another process changed the assets
 # A UTC day is vacuumed as closed once it has been over this long (later points may trickle in).
@@ -58,7 +62,8 @@ class PostgresStore:
         self.where = self._db.where
         self._partitions = DayPartitions()
         self._dirty: set[tuple[str, int]] = set()  # partitions written since compact()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards _dirty
+        self._catalog_lock = threading.Lock()
         try:
             self._db.run(self._start)
             self._catalog, self._catalog_version = self._db.transaction(_read_catalog)
@@ -104,6 +109,7 @@ class PostgresStore:
             if not all(fresh):
                 kept = Bundle.concat([b for (b, _), new in zip(items, fresh, strict=True) if new])
             copy_points(conn, kept.points)
+            mark_dirty(conn, kept.points)
             write_states(conn, kept)
             self._write_counts(conn, kept)
             # Last: the series_last row locks are held for the shortest time.
@@ -121,11 +127,22 @@ class PostgresStore:
     def compact(self) -> int:
         """Nothing waits to be moved here (points go straight into their day): vacuum and
         analyze the partitions written since the last call, so chart reads stay index-only
-        and the planner knows the new rows; return 0 rows moved."""
+        and the planner knows the new rows, then bring the rollups up to date (of the hours
+        any process wrote); return 0 rows moved."""
         with self._lock:
             dirty, self._dirty = self._dirty, set()
         self._vacuum([partition_name(t, d) for t, d in sorted(dirty)])
+        self.rollup()
         return 0
+
+    def rollup(self) -> int:
+        """Recompute the rollups of the hours written since their last rollup, one UTC day per
+        transaction, newest first (live data stays current through a long back-fill); return
+        the rollup rows written."""
+        rows = 0
+        for day in self._db.transaction(dirty_days):
+            rows += self._db.transaction(partial(roll_up_day, day=day))
+        return rows
 
     def _vacuum(self, tables: Sequence[str]) -> None:
         def work(conn: Connection) -> None:
@@ -190,7 +207,15 @@ class PostgresStore:
     ) -> pa.Table:
         """Aggregates per bucket (ts_ms, avg, min, max, last, count), at most max_points rows."""
         width = bucket_width_ms(start_ms, end_ms, max_points, bucket_ms)
-        return self._db.transaction(lambda c: q.read_buckets(c, series, start_ms, end_ms, width))
+
+        def read(conn: Connection) -> pa.Table:
+            # Long ranges read the rollups (kiln.store.postgres_rollups): the same answer, faster.
+            rolled = read_rollup_buckets(conn, series, start_ms, end_ms, width)
+            return (
+                q.read_buckets(conn, series, start_ms, end_ms, width) if rolled is None else rolled
+            )
+
+        return self._db.transaction(read)
 
     def last_values(self, series: Sequence[int] | None = None) -> pa.Table:
         """The latest (series, ts_ms, value) of each series (all series when None)."""
@@ -219,11 +244,12 @@ class PostgresStore:
     def catalog(self) -> AssetCatalog:
         """Every asset, indexed: cached, and reloaded when another process changed them (asked
         at most once every CATALOG_CHECK_S; while the database is unreachable, the cached one)."""
-        now = time.monotonic()
-        if now - self._catalog_checked < CATALOG_CHECK_S:
+        if time.monotonic() - self._catalog_checked < CATALOG_CHECK_S:
             return self._catalog
-        with self._lock:
-            if now - self._catalog_checked >= CATALOG_CHECK_S:
+        if not self._catalog_lock.acquire(blocking=False):
+            return self._catalog  # another thread is asking right now
+        try:
+            if time.monotonic() - self._catalog_checked >= CATALOG_CHECK_S:
                 try:
                     version = self._db.transaction(catalog_version)
                     if version != self._catalog_version:
@@ -232,12 +258,14 @@ class PostgresStore:
                     pass  # the cached catalogue is still the best answer there is
                 self._catalog_checked = time.monotonic()
             return self._catalog
+        finally:
+            self._catalog_lock.release()
 
     def import_assets(self, doc: dict[str, Any], *, where: str = "assets") -> AssetCatalog:
         """Create or update the assets of a document atomically; return the new catalogue."""
         tree = parse_asset_document(doc, where=where)
         catalog, version = self._db.transaction(lambda c: import_tree(c, tree))
-        with self._lock:
+        with self._catalog_lock:
             self._catalog, self._catalog_version = catalog, version
             self._catalog_checked = time.monotonic()
         return catalog
@@ -307,6 +335,30 @@ class PostgresStore:
 
         points, states, counts, series, size = self._db.transaction(read)
         return StorageStats(int(points), int(states), int(counts), int(series), int(size))
+
+    def retention(self, plan: RetentionPlan, *, dry_run: bool = False) -> list[Removal]:
+        """Compact, then delete what the plan says is past retention (or count it, dry_run):
+        raw points by whole day partitions where every series is past it, else by DELETE."""
+        if not dry_run:
+            self.compact()
+
+        def work(conn: Connection) -> tuple[list[Removal], list[int]]:
+            self._partitions.load(conn)
+            days = self._partitions.days("points")
+            return apply_retention(conn, plan, days, dry_run=dry_run)
+
+        removed, dropped = self._db.transaction(work)
+        if dropped:  # forget the dropped days, so a late point there makes its day again
+            partitions = DayPartitions()
+            self._db.run(partitions.load)
+            self._partitions = partitions
+        return removed
+
+    def storage_report(self, now_ms: int, *, days: int = 30) -> StorageReport:
+        """Rows and bytes per table, raw points per enterprise and per day of the last days."""
+        return self._db.transaction(
+            lambda c: read_storage_report(c, self.catalog(), now_ms, days=days)
+        )
 
     def close(self) -> None:
         """Close the pool (every write is committed as it is made)."""

@@ -237,5 +237,12 @@ def _upsert(conn: Connection, table: str, rows: list[tuple[Any, ...]]) -> None:
     conn.execute(
         f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) "
         f"ON CONFLICT (id) DO UPDATE SET {updates}",
-        [list(c) for c in zip(*rows, strict=True)],
+        [_column(c, kind) for c, (_, kind) in zip(zip(*rows, strict=True), cols, strict=True)],
     )
+
+
+def _column(values: tuple[Any, ...], kind: str) -> list[Any]:
+    """A column as a list of one Python type (psycopg dumps no mixed lists; 30 is a float8)."""
+    if kind == "float8":
+        return [None if v is None else float(v) for v in values]
+    return list(values)

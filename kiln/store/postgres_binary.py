@@ -117,7 +117,9 @@ def arrow_column(values: Any, kind: pa.DataType) -> pa.Array:
     """One column from what a columns cursor loaded (None: no rows) as an Arrow array."""
     if values is None:
         return pa.array([], kind)
-    if isinstance(values, np.ndarray | pa.Array):
+    if isinstance(values, pa.Array):
+        return values.cast(kind)
+    if isinstance(values, np.ndarray):
         return pa.array(values).cast(kind)
     return pa.array(values, kind)
 
@@ -126,7 +128,11 @@ def fetch_table(
     conn: psycopg.Connection[Any], query: str, params: Any, schema: pa.Schema
 ) -> pa.Table:
     """The rows of query (whose columns are named as in schema) as an Arrow table, in the
-    query's order: the server folds each column into one array, NumPy reads it whole."""
+    query's order: the server folds each column into one array, NumPy reads it whole.
+
+    One plain aggregate over the query's output builds every array from the same rows in the
+    order the query gives them (PostgreSQL's documented way to order array_agg's input).
+    """
     aggs = ", ".join(f"array_agg({name})" for name in schema.names)
     cur = columns_cursor(conn)
     cur.execute(f"SELECT {aggs} FROM ({query}) q", params)

@@ -191,7 +191,7 @@ def write_product_changes(conn: Connection, changes: Sequence[ProductChange]) ->
             [c.equipment for c in latest],
             [c.start_ms for c in latest],
             [c.product for c in latest],
-            [c.ideal_cycle_s for c in latest],
+            [None if c.ideal_cycle_s is None else float(c.ideal_cycle_s) for c in latest],
             [c.enterprise_id for c in latest],
             [c.line_id for c in latest],
             [c.recorded_ms for c in latest],

@@ -79,8 +79,10 @@ class PostgresPool:
             name=f"kiln {self.where}",
         )
         try:
+            # One plain connection first: its error says why (refused, no such database...).
+            psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S).close()
             self.pool.open(wait=True, timeout=WAIT_S + CONNECT_TIMEOUT_S)
-        except PoolTimeout as err:
+        except psycopg.OperationalError as err:
             self.pool.close()
             raise self._unavailable(err) from err
 

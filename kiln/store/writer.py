@@ -146,6 +146,12 @@ class StoreWriter:
         if len(group) > 1:
             try:
                 added = iter(self._write([item for j in group for item in j.items()]))
+            except Unavailable as err:
+                # The database is away: every bundle would fail alike, each after a wait.
+                log.warning("store unavailable; %d bundles not committed: %s", len(group), err)
+                for j in group:
+                    self._finish(j, err)
+                return
             except Exception:  # one bad bundle must not fail the others: retry one by one
                 log.warning("group commit failed; committing its %d bundles one by one", len(group))
             else:

@@ -21,6 +21,7 @@ from kiln.store import postgres as postgres_module
 from kiln.store import postgres_pool
 from kiln.store.duckdb import DuckDBStore
 from kiln.store.postgres import PostgresStore
+from kiln.store.postgres_binary import fetch_table
 from kiln.store.postgres_migrations import migrate, migrations
 from kiln.store.postgres_partitions import DAY_MS, DayPartitions
 from kiln.store.postgres_telemetry import copy_points
@@ -279,7 +280,8 @@ def test_nan_and_infinities_come_back_as_duckdb_gives_them(
     # (never min) is NaN; inf and -inf average to NaN; -inf alone stays -inf.
     first, _, last = pg["buckets"].to_pylist()
     assert (first["min"], first["count"]) == (-np.inf, 3)
-    assert np.isnan(first["max"]) and np.isnan(first["avg"])
+    assert np.isnan(first["max"])
+    assert np.isnan(first["avg"])
     assert (last["avg"], last["max"], last["last"]) == (-np.inf, 2.0, -np.inf)
 
 
@@ -499,3 +501,100 @@ def test_every_read_answers_as_duckdb_does(postgres_url: str, tmp_path: Path) ->
                 )
         else:
             assert actual.to_pydict() == expected.to_pydict(), name
+
+
+def test_columns_with_nulls_and_no_rows_come_back_typed(pg: PostgresStore) -> None:
+    schema = pa.schema([("k", pa.int32()), ("x", pa.float64()), ("s", pa.string())])
+    query = (
+        "SELECT k::int AS k, CASE WHEN k %% 2 = 0 THEN k * 0.5::float8 END AS x, "
+        "CASE WHEN k > 1 THEN 'v' || k END AS s FROM generate_series(1, 4) k ORDER BY k DESC"
+    )
+    with pg._pool.connection() as con:
+        got = fetch_table(con, query, [], schema)
+        none = fetch_table(con, query + " LIMIT 0", [], schema)
+    assert got.to_pydict() == {
+        "k": [4, 3, 2, 1],
+        "x": [2.0, None, 1.0, None],
+        "s": ["v4", "v3", "v2", None],
+    }
+    assert none.schema == schema
+    assert none.num_rows == 0
+
+
+# -- rollups and retention -----------------------------------------------------------------
+
+
+def rolled_up(url: str) -> tuple[int, int, int, int]:
+    """(raw points, points in 1-minute rollups, in 1-hour rollups, hours awaiting rollup)."""
+    with psycopg.connect(url) as con:
+        row = con.execute(
+            "SELECT (SELECT count(*) FROM points), (SELECT sum(n) FROM rollup_1m), "
+            "(SELECT sum(n) FROM rollup_1h), (SELECT count(*) FROM rollup_dirty)"
+        ).fetchone()
+    assert row is not None
+    return tuple(int(x or 0) for x in row)  # type: ignore[return-value]
+
+
+def test_two_stores_compacting_at_once_count_each_point_once(postgres_url: str) -> None:
+    stores = [PostgresStore(postgres_url) for _ in range(2)]
+    try:
+        stores[0].import_assets(small_city())
+        _, a, b = ids(stores[0])
+        rng = np.random.default_rng(3)
+        for k in range(6):  # six back-filled days, then live writes while both compact
+            ts = DAY0 - (k + 1) * DAY_MS + rng.integers(0, DAY_MS, 20_000)
+            stores[k % 2].write(Bundle(points=PointBatch.of([a, b] * 10_000, ts, ts / 1e9)))
+
+        def compact(store: PostgresStore) -> None:
+            for i in range(3):
+                store.write(Bundle(points=PointBatch.of([a], [T0 + i], [float(i)])))
+                store.compact()
+
+        threads = [threading.Thread(target=compact, args=(s,)) for s in stores]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        stores[0].compact()
+        assert rolled_up(postgres_url) == (120_006, 120_006, 120_006, 0)
+    finally:
+        for s in stores:
+            s.close()
+
+
+def test_retention_drops_days_past_every_rule_and_a_late_point_makes_its_day_again(
+    pg: PostgresStore,
+) -> None:
+    from kiln.config import RetentionSettings
+    from kiln.store.retention import retention_plan
+
+    _, a, b = ids(pg)
+    ts = np.arange(DAY0 - 5 * DAY_MS, NOW_MS, 3_600_000)
+    pg.write(
+        Bundle(points=PointBatch.of([a] * len(ts) + [b] * len(ts), [*ts, *ts], [1.0] * 2 * len(ts)))
+    )
+    plan = retention_plan(pg.catalog(), RetentionSettings(raw_days=2), NOW_MS)
+    removed = pg.retention(plan)
+    url = pg._pool.conninfo
+    assert partitions(url, "points")[0] == "points_20251122"  # three days dropped whole
+    assert sum(r.rows for r in removed if r.table == "points") == 2 * 3 * 24
+    late = DAY0 - 4 * DAY_MS + 5
+    pg.write(Bundle(points=PointBatch.of([a], [late], [7.0])))
+    pg.compact()  # merged into the rollups, and removed from the raw points
+    assert pg.points([a], 0, DAY0 - 2 * DAY_MS).num_rows == 0
+    hour = pg.buckets(a, late - 5, late + 3_599_995, bucket_ms=3_600_000).to_pylist()
+    assert hour == [
+        {"ts_ms": late - 5, "avg": 4.0, "min": 1.0, "max": 7.0, "last": 7.0, "count": 2}
+    ]
+
+
+def test_retention_of_some_series_deletes_and_keeps_the_day(pg: PostgresStore) -> None:
+    from kiln.store.retention import Keep, RetentionGroup, RetentionPlan
+
+    _, a, b = ids(pg)
+    old = DAY0 - 40 * DAY_MS
+    pg.write(Bundle(points=PointBatch.of([a, b], [old, old], [1.0, 2.0])))
+    group = RetentionGroup("a", Keep(30, None, None), (a,), DAY0 - 30 * DAY_MS, None, None)
+    assert [r.rows for r in pg.retention(RetentionPlan(NOW_MS, (group,)))] == [1]
+    assert partitions(pg._pool.conninfo, "points") == ["points_20251015"]
+    assert pg.points([a, b], old, old + 1).to_pydict()["series"] == [b]

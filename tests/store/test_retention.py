@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -15,6 +14,7 @@ from kiln.domain.batches import Bundle, PointBatch
 from kiln.errors import ConfigError
 from kiln.runtime import Runtime
 from kiln.store.base import Store
+from kiln.store.postgres import PostgresStore
 from kiln.store.retention import Keep, retention_plan, signal_matches
 from tests.conftest import NOW_MS
 
@@ -45,13 +45,6 @@ def oldest_day(store: Store, table: str) -> int:
     assert usage is not None
     assert usage.oldest_ms is not None
     return usage.oldest_ms // DAY * DAY
-
-
-def needs(store: Any, *methods: str) -> None:
-    """Skip on a backend that does not have these methods yet."""
-    missing = [m for m in methods if not hasattr(store, m)]
-    if missing:
-        pytest.skip(f"{type(store).__name__} has no {', '.join(missing)} yet")
 
 
 # -- the rules -------------------------------------------------------------------------------
@@ -112,7 +105,6 @@ def test_bad_retention_settings_are_named(tmp_path: Path, text: str, message: st
 
 
 def test_retention_removes_whole_days_and_keeps_rollups_longer(store: Store) -> None:
-    needs(store, "retention", "storage_report")
     hourly(store, 50)
     rules = RetentionSettings(raw_days=30, rollup_1m_days=40, rollup_1h_days=0)
     plan = retention_plan(store.catalog(), rules, NOW_MS)
@@ -131,7 +123,6 @@ def test_retention_removes_whole_days_and_keeps_rollups_longer(store: Store) -> 
 
 
 def test_an_enterprise_keeps_its_raw_points_longer(store: Store) -> None:
-    needs(store, "retention", "storage_report")
     hourly(store, 20)
     rules = RetentionSettings(raw_days=10, rollup_1m_days=5, enterprises={"acme-auto": 15})
     store.retention(retention_plan(store.catalog(), rules, NOW_MS))
@@ -179,7 +170,6 @@ def test_disabled_retention_never_runs(tmp_path: Path) -> None:
 
 
 def test_the_storage_report_says_what_uses_the_space(store: Store) -> None:
-    needs(store, "storage_report")
     hourly(store, 2)
     store.write(Bundle(points=PointBatch.of([min(store.catalog().signals)], [NOW_MS], [1.0])))
     report = store.storage_report(NOW_MS, days=2)
@@ -187,8 +177,12 @@ def test_the_storage_report_says_what_uses_the_space(store: Store) -> None:
     n = len(signals) * (2 * 24 + 16) + 1
     points, hot = report.table("points"), report.table("points_hot")
     assert points is not None
-    assert hot is not None
-    assert points.rows + hot.rows == n
+    if isinstance(store, PostgresStore):  # points go straight into their day partition
+        assert hot is None
+        assert points.rows == n
+    else:
+        assert hot is not None
+        assert points.rows + hot.rows == n
     assert points.bytes > 0
     assert points.oldest_ms == TODAY - 2 * DAY
     assert report.bytes_on_disk >= sum(t.bytes for t in report.tables) > 0
@@ -205,7 +199,9 @@ def test_the_storage_report_says_what_uses_the_space(store: Store) -> None:
         ("2025-11-23", 24 * len(signals)),
         ("2025-11-24", 16 * len(signals) + 1),
     )
-    assert report.pending_rollup == 0
+    # DuckDB marks the live point's hour when compaction moves it out of points_hot;
+    # PostgreSQL when it is written.
+    assert report.pending_rollup == (1 if isinstance(store, PostgresStore) else 0)
     view = report.view()
     assert view["oldest_raw_ms"] == TODAY - 2 * DAY
     assert view["raw_by_day"][0] == {"date": "2025-11-23", "points": 24 * len(signals)}

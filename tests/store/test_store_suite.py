@@ -51,7 +51,7 @@ def test_a_failing_bundle_stores_nothing(
     def fail(*_: object) -> int:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(DuckDBStore, "_write_counts", staticmethod(fail))
+    monkeypatch.setattr(type(store), "_write_counts", staticmethod(fail))
     bundle = Bundle(
         points=PointBatch.of([a], [T0], [1.0]),
         states=StateBatch.of([press], [T0], [S.RUNNING]),
@@ -171,7 +171,8 @@ def test_compaction_keeps_every_point_and_every_answer(store: DuckDBStore) -> No
         )
     before = store.points([a, b], 0, NOW_MS).to_pydict()
     buckets = store.buckets(a, T0, T0 + 300_000).to_pydict()
-    assert store.compact() == 300
+    # DuckDB moves the hot table's rows into points; PostgreSQL writes them in place.
+    assert store.compact() == (300 if isinstance(store, DuckDBStore) else 0)
     assert store.hot_rows() == 0
     assert store.points([a, b], 0, NOW_MS).to_pydict() == before
     assert store.buckets(a, T0, T0 + 300_000).to_pydict() == buckets
@@ -275,7 +276,7 @@ def test_a_failing_group_stores_nothing_and_claims_no_batch_id(
         raise RuntimeError("disk full")
 
     with monkeypatch.context() as m:
-        m.setattr(DuckDBStore, "_write_counts", staticmethod(fail))
+        m.setattr(type(store), "_write_counts", staticmethod(fail))
         with pytest.raises(RuntimeError, match="disk full"):
             store.write_group(
                 [
@@ -313,6 +314,8 @@ def test_reorganize_resorts_closed_days_only_and_keeps_every_point(
     assert store.reorganize() == 2 * 24 * 6  # the second day
     assert store.reorganize() == 0  # the third is still open
     assert store.points([a, b], d0, d0 + 3 * day).to_pydict() == before
+    if not isinstance(store, DuckDBStore):
+        return  # PostgreSQL vacuums the day; its index keeps each series in time order
     first_day = store._query(
         "SELECT series, ts FROM points WHERE ts < ? ORDER BY rowid", [d0 + day]
     ).to_pydict()

@@ -94,11 +94,13 @@ CREATE TABLE IF NOT EXISTS filings (
 -- buckets() to answer avg (total / n), min (low), max (high), last and count exactly.
 -- rollup_dirty holds the (series, hour)s written since they were last rolled up, and the
 -- earliest time written in each; compact() recomputes them from the raw points.
+-- Times are whole UTC minutes (hours) since the epoch: an INTEGER compresses to half a BIGINT
+-- of milliseconds there.
 CREATE TABLE IF NOT EXISTS rollup_1m (
-    series INTEGER NOT NULL, ts BIGINT NOT NULL, n BIGINT NOT NULL, total DOUBLE, low DOUBLE,
-    high DOUBLE, last DOUBLE);
+    series INTEGER NOT NULL, minute INTEGER NOT NULL, n BIGINT NOT NULL, total DOUBLE,
+    low DOUBLE, high DOUBLE, last DOUBLE);
 CREATE TABLE IF NOT EXISTS rollup_1h (
-    series INTEGER NOT NULL, ts BIGINT NOT NULL, n BIGINT NOT NULL, total DOUBLE, low DOUBLE,
+    series INTEGER NOT NULL, hour INTEGER NOT NULL, n BIGINT NOT NULL, total DOUBLE, low DOUBLE,
     high DOUBLE, last DOUBLE);
 CREATE TABLE IF NOT EXISTS rollup_dirty (
     series INTEGER NOT NULL, hour BIGINT NOT NULL, from_ms BIGINT NOT NULL,

@@ -12,9 +12,11 @@ CREATE TABLE points (
 -- out of 200 at 1 Hz, 19 ms instead of 290 ms once the day is vacuumed).
 CREATE INDEX points_series_ts ON points (series, ts) INCLUDE (value);
 -- The latest point of each series, upserted with every batch (only when newer), so every
--- process sharing the database sees the same last values.
+-- process sharing the database sees the same last values. Every row is rewritten all day:
+-- half-empty pages keep the new versions on their page (HOT), so neither table nor key bloats.
 CREATE TABLE series_last (
-    series INTEGER PRIMARY KEY, ts BIGINT NOT NULL, value DOUBLE PRECISION NOT NULL);
+    series INTEGER PRIMARY KEY, ts BIGINT NOT NULL, value DOUBLE PRECISION NOT NULL
+) WITH (fillfactor = 50);
 -- State changes are sparse and read as "the last change before t" over all history: one
 -- table, so that lookup is one index probe rather than one per stored day.
 CREATE TABLE states (
