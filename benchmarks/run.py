@@ -42,6 +42,7 @@ ORDER = (
     "kpi_oee",
     "kpi_store",
     "plan_dashboard",
+    "pg_ingest",
 )
 
 

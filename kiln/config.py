@@ -16,9 +16,9 @@ from typing import Any, Literal, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from kiln.config_ingest import IngestSettings
+from kiln.domain.states import DEFAULT_MICRO_STOP_MS
 from kiln.domain.templates import TEMPLATES
 from kiln.errors import ConfigError
-from kiln.kpi.time_model import DEFAULT_MICRO_STOP_MS
 
 ENV_PREFIX = "KILN_"
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+# domain.md 1.4: a stop shorter than this is a micro-stop (performance loss), not downtime;
+# Kiln's default, which a site's policy may change.
+DEFAULT_MICRO_STOP_MS = 120_000
+
 
 class EquipmentState(IntEnum):
     """One state at a time per equipment; codes are stored, names are shown."""

@@ -43,6 +43,7 @@ import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
 
+from kiln.domain.states import DEFAULT_MICRO_STOP_MS
 from kiln.domain.states import EquipmentState as S
 from kiln.errors import BadInput
 from kiln.kpi.elements import TimeElements
@@ -61,7 +62,6 @@ from kiln.kpi.planned_time import F64, CalendarMeasure, EquipmentPlan
 
 _T = TypeVar("_T", bound=np.generic)
 
-DEFAULT_MICRO_STOP_MS = 120_000  # domain.md 1.4: Kiln's default threshold, site policy
 REACH_MS = 7 * 86_400_000  # how far beyond the window a run is followed to classify it
 
 
