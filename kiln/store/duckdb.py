@@ -327,10 +327,14 @@ class DuckDBStore:
                 # file does not grow by a day's worth of dead blocks.
                 con.execute("CHECKPOINT")
             rows += piece.num_rows
-        with self._write_lock:
+        with self._write_lock:  # and the day's rollups, one run per series (duckdb_rollups)
             con.execute("BEGIN TRANSACTION")
-            resort_day(con, day)
-            con.execute("COMMIT")
+            try:
+                resort_day(con, day)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
         self.set_meta(SORTED_UNTIL_KEY, str(end))
         return rows
 

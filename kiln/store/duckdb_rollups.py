@@ -203,9 +203,13 @@ def resort_day(con: duckdb.DuckDBPyConnection, day_ms: int) -> int:
     it, and minutes compress. Rows rewritten; call in a transaction."""
     args = {"a": day_ms // MINUTE_MS, "b": (day_ms + DAY_MS) // MINUTE_MS}
     where = "minute >= $a AND minute < $b"
-    _day = con.sql(
-        f"SELECT * FROM rollup_1m WHERE {where} ORDER BY series, minute", params=args
-    ).to_arrow_table()
+    # A temporary table, not Arrow: DuckDB spills it to disk under its memory limit.
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE rollup_day AS SELECT * FROM rollup_1m WHERE {where} "
+        "ORDER BY series, minute",
+        args,
+    )
     con.execute(f"DELETE FROM rollup_1m WHERE {where}", args)
-    con.execute("INSERT INTO rollup_1m SELECT * FROM _day")
-    return int(_day.num_rows)
+    rows = con.execute("INSERT INTO rollup_1m SELECT * FROM rollup_day").fetchall()[0][0]
+    con.execute("DROP TABLE rollup_day")
+    return int(rows)

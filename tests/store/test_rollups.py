@@ -270,3 +270,33 @@ def test_compaction_recomputes_only_the_minutes_written(
     duck.write(Bundle(points=PointBatch.of([a, a], [TODAY + 3 * HOUR - 90_000] * 2, [1, 2])))
     duck.compact()
     assert written == [2 + 1]  # its last two minutes, and its hour
+
+
+def test_a_closed_day_of_rollups_is_resorted_one_run_per_series(duck: DuckDBStore) -> None:
+    a, b = series(duck)
+    day = TODAY - 2 * DAY
+    for hour in range(24):  # live: every compaction appends a few minutes of every series
+        for s in (a, b):
+            duck.write(
+                Bundle(points=sampled(s, day + hour * HOUR, day + (hour + 1) * HOUR, 60_000))
+            )
+        duck.compact()
+    duck.write(Bundle(points=PointBatch.of([a], [NOW_MS], [1.0])))
+    duck.compact()  # the day is closed
+    before = check(duck, a, day, day + DAY, bucket_ms=MIN, max_points=1_440)
+
+    def stored() -> list[int]:
+        return [
+            r[0]
+            for r in duck._cursor()
+            .execute(
+                "SELECT series FROM rollup_1m WHERE minute >= ? AND minute < ?",
+                [day // MIN, (day + DAY) // MIN],
+            )
+            .fetchall()
+        ]
+
+    assert stored() != sorted(stored())
+    assert duck.reorganize() > 0
+    assert stored() == sorted(stored())
+    assert_same(duck.buckets(a, day, day + DAY, bucket_ms=MIN, max_points=1_440), before)
