@@ -32,6 +32,7 @@ from benchmarks.common import (
 ORDER = (
     "store_write",
     "chart_query",
+    "rollups",
     "http_ingest",
     "lineproto_ingest",
     "mqtt_ingest",

@@ -18,6 +18,7 @@ from kiln.api import (
     line_protocol,
     plan,
     plan_report,
+    storage,
     telemetry,
 )
 from kiln.api.errors import install_error_handlers
@@ -62,6 +63,7 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
         kpi,
         plan,
         plan_report,
+        storage,
     ):
         app.include_router(module.router)
     install_web(app)

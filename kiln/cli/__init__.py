@@ -36,6 +36,7 @@ def main(verbose: bool) -> None:
     kiln kpi        ISO 22400 KPIs per level and period: table, CSV or JSON
     kiln plan       the action plan's status; filings from CSV or Excel files
     kiln report     the city's yearly report on industry and the plan: HTML, PDF or Markdown
+    kiln store      what the store holds, retention, Parquet export
 
     Settings come from a TOML file (--config, or KILN_CONFIG) and KILN_* variables:
     KILN_SERVER__PORT=8080 overrides [server] port.
@@ -61,6 +62,7 @@ def _register() -> None:
         report,
         serve,
         simulate,
+        store,
     )
 
     main.add_command(serve.demo)
@@ -73,6 +75,7 @@ def _register() -> None:
     main.add_command(broker.broker)
     main.add_command(plan.plan)
     main.add_command(report.report)
+    main.add_command(store.store)
     main.add_command(kpi.kpi)
 
 

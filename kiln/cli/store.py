@@ -17,22 +17,19 @@ from kiln.config import Settings
 from kiln.errors import BadInput
 
 if TYPE_CHECKING:
-    from kiln.store.base import StorageReport
-    from kiln.store.duckdb import DuckDBStore
+    from kiln.store.base import StorageReport, Store
     from kiln.store.retention import Removal, RetentionPlan
 
 DAY_MS = 86_400_000
 
 
-def _open(settings: Settings) -> DuckDBStore:
-    from kiln.store.duckdb import DuckDBStore
+def _open(settings: Settings) -> Store:
+    from kiln.runtime import open_store
 
-    if settings.store.backend != "duckdb":
-        raise BadInput("only the DuckDB store can be opened here yet", where="store.backend")
-    return DuckDBStore(settings.store.path, memory_limit=settings.store.memory_limit)
+    return open_store(settings)
 
 
-def _plan(settings: Settings, store: DuckDBStore, now_ms: int) -> RetentionPlan:
+def _plan(settings: Settings, store: Store, now_ms: int) -> RetentionPlan:
     from kiln.store.retention import retention_plan
 
     return retention_plan(store.catalog(), settings.retention, now_ms)
