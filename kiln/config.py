@@ -46,6 +46,12 @@ class StoreSettings(_Section):
         description="PostgreSQL URL (libpq form), for backend = postgres",
     )
     pool_size: int = Field(8, ge=1, le=200, description="PostgreSQL connections per process")
+    batch_ids_days: float = Field(
+        7.0,
+        gt=0,
+        description="how long committed batch identities guard against redelivery (longer than "
+        "any broker keeps an unacknowledged message)",
+    )
     compact_every_s: float = Field(300.0, gt=0, description="how often live points are sorted in")
 
 

@@ -158,6 +158,11 @@ class Runtime:
             except Exception:
                 log.exception("compaction failed; live points stay in the hot table")
             try:
+                keep_ms = int(self.settings.store.batch_ids_days * 86_400_000)
+                await asyncio.to_thread(self.store.forget_batches, self.clock.now_ms() - keep_ms)
+            except Exception:
+                log.exception("forgetting old batch identities failed; tried again next time")
+            try:
                 await asyncio.to_thread(self.retain)
             except Exception:
                 log.exception("retention failed; it is tried again after the next compaction")

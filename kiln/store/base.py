@@ -256,6 +256,11 @@ class Store(Protocol):
         and per UTC day over the ``days`` days up to now_ms, and the hours awaiting rollup."""
         ...
 
+    def forget_batches(self, before_ms: int) -> int:
+        """Forget the identities of batches committed before before_ms (they stop guarding
+        against a redelivery that old); return how many were forgotten."""
+        ...
+
     def reorganize(self) -> int:
         """Rewrite the oldest closed day of points in the layout that compresses best (one run
         per series); return rows rewritten, 0 when no closed day is left to do."""

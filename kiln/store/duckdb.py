@@ -275,6 +275,14 @@ class DuckDBStore:
         self.rollup()
         return int(moved[0][0]) if moved else 0
 
+    def forget_batches(self, before_ms: int) -> int:
+        """Forget the identities of batches committed before before_ms; how many."""
+        with self._write_lock:
+            rows = self._cursor().execute(
+                "DELETE FROM batches WHERE committed_ms < ? RETURNING id", [before_ms]
+            )
+            return len(rows.fetchall())
+
     def rollup(self) -> int:
         """Recompute the rollups of the hours written since their last rollup; rows written."""
         rows = roll_up(self._cursor(), self._write_lock)

@@ -135,6 +135,15 @@ class PostgresStore:
         self.rollup()
         return 0
 
+    def forget_batches(self, before_ms: int) -> int:
+        """Forget the identities of batches committed before before_ms; how many."""
+
+        def work(conn: Any) -> int:
+            cur = conn.execute("DELETE FROM batches WHERE committed_ms < %s", [before_ms])
+            return int(cur.rowcount)
+
+        return int(self._db.transaction(work))
+
     def rollup(self) -> int:
         """Recompute the rollups of the hours written since their last rollup, one UTC day per
         transaction, newest first (live data stays current through a long back-fill); return

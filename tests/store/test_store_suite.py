@@ -348,3 +348,15 @@ def test_last_values_survive_a_restart(tmp_path: Path, how: str) -> None:
         assert again.last_values().num_rows == 2
     finally:
         again.close()
+
+
+def test_old_batch_identities_are_forgotten_and_recent_ones_kept(store: DuckDBStore) -> None:
+    _, a, _ = ids(store)
+    one = Bundle(points=PointBatch.of([a], [T0], [1.0]))
+    assert store.write(one, batch_id="gw-old") == 1
+    assert store.forget_batches(0) == 0  # nothing was committed before 1970
+    assert store.write(one, batch_id="gw-old") == 0  # still guarded
+    far = 32_503_680_000_000  # year 3000: everything committed so far is older
+    assert store.forget_batches(far) == 1
+    # Forgotten: the same id is a new batch again (its point is stored once more).
+    assert store.write(one, batch_id="gw-old") == 1
