@@ -44,6 +44,7 @@ ORDER = (
     "kpi_store",
     "plan_dashboard",
     "pg_ingest",
+    "equipment_page",
 )
 
 
