@@ -2,16 +2,40 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any, Protocol
 
 import pyarrow as pa
 
 from kiln.plan.documents import PublishedFigure
-from kiln.plan.filings import Filing, Period
+from kiln.plan.fields import FIELD_NAMES
+from kiln.plan.filings import Filing, Flag, Period
 
+# The columns a stored filing is read back in, by either backend.
+FILING_COLUMNS = (
+    "enterprise_id", "year", "month", "version", "reason", "filed_by", "filed_ms", "channel",
+    "flags", *FIELD_NAMES,
+)  # fmt: skip
 # The columns of PlanStore.yearly(): per enterprise and year.
 YEARLY_COLUMNS = ("enterprise_id", "year", "months", "last_month", "filed_ms")
+
+
+def filing_from_row(r: Sequence[Any]) -> Filing:
+    """A filing from a row of FILING_COLUMNS (both backends read them in this order)."""
+    figures = {n: float(v) for n, v in zip(FIELD_NAMES, r[9:], strict=True) if v is not None}
+    flags = tuple(Flag(f["field"], f["what"]) for f in json.loads(r[8] or "[]"))
+    return Filing(
+        enterprise_id=int(r[0]),
+        period=Period(int(r[1]), int(r[2])),
+        figures=figures,
+        version=int(r[3]),
+        reason=r[4] or "",
+        filed_by=r[5] or "",
+        filed_ms=int(r[6] or 0),
+        channel=r[7] or "",
+        flags=flags,
+    )
 
 
 class PlanStore(Protocol):

@@ -13,30 +13,15 @@ import pyarrow as pa
 from kiln.errors import Conflict
 from kiln.plan.documents import Measure, PublishedFigure
 from kiln.plan.fields import FIELD_NAMES, FLOWS, STOCKS
-from kiln.plan.filings import Filing, Flag, Period
+from kiln.plan.filings import Filing, Period
 from kiln.plan.model import Scope
+from kiln.plan.storage import filing_from_row
 
 _FILING = (
     "SELECT enterprise_id, year, month, version, reason, filed_by, filed_ms, channel, flags, "
     + ", ".join(FIELD_NAMES)
     + " FROM filings"
 )
-
-
-def _filing(r: Sequence[Any]) -> Filing:
-    figures = {n: float(v) for n, v in zip(FIELD_NAMES, r[9:], strict=True) if v is not None}
-    flags = tuple(Flag(f["field"], f["what"]) for f in json.loads(r[8] or "[]"))
-    return Filing(
-        enterprise_id=int(r[0]),
-        period=Period(int(r[1]), int(r[2])),
-        figures=figures,
-        version=int(r[3]),
-        reason=r[4] or "",
-        filed_by=r[5] or "",
-        filed_ms=int(r[6] or 0),
-        channel=r[7] or "",
-        flags=flags,
-    )
 
 
 class DuckDBPlans:
@@ -205,7 +190,7 @@ class DuckDBPlans:
             ).fetchall()
         finally:
             con.unregister("_want")
-        found = [_filing(r) for r in rows]
+        found = [filing_from_row(r) for r in rows]
         return {(f.enterprise_id, f.period): f for f in found}
 
     def filing_history(self, enterprise_id: int, period: Period) -> list[Filing]:
@@ -214,7 +199,7 @@ class DuckDBPlans:
             f"{_FILING} WHERE enterprise_id = ? AND year = ? AND month = ? ORDER BY version",
             [enterprise_id, period.year, period.month],
         )
-        return [_filing(r) for r in rows.fetchall()]
+        return [filing_from_row(r) for r in rows.fetchall()]
 
     def filings(
         self, enterprise_id: int | None, first_year: int, last_year: int, *, limit: int = 10_000
@@ -229,7 +214,7 @@ class DuckDBPlans:
             f"{_FILING} WHERE {where} ORDER BY year DESC, month DESC, enterprise_id LIMIT ?",
             [*args, limit],
         )
-        return [_filing(r) for r in rows.fetchall()]
+        return [filing_from_row(r) for r in rows.fetchall()]
 
     def yearly(self, first_year: int, last_year: int, *, through_month: int = 12) -> pa.Table:
         """Per enterprise and year: flows summed, stocks as at the last month filed."""

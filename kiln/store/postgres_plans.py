@@ -14,9 +14,9 @@ from psycopg.rows import TupleRow
 from kiln.errors import Conflict, Unavailable
 from kiln.plan.documents import Measure, PublishedFigure
 from kiln.plan.fields import FIELD_NAMES, FLOWS, STOCKS
-from kiln.plan.filings import Filing, Flag, Period
+from kiln.plan.filings import Filing, Period
 from kiln.plan.model import Scope
-from kiln.plan.storage import YEARLY_COLUMNS
+from kiln.plan.storage import YEARLY_COLUMNS, filing_from_row
 from kiln.store.postgres_pool import Connection, Pool, describe, unreachable
 
 _FILING = (
@@ -40,22 +40,6 @@ _YEARLY_SCHEMA = pa.schema(
     ]
     + [pa.field(name, pa.float64()) for name in FIELD_NAMES]
 )
-
-
-def _filing(r: Sequence[Any]) -> Filing:
-    figures = {n: float(v) for n, v in zip(FIELD_NAMES, r[9:], strict=True) if v is not None}
-    flags = tuple(Flag(f["field"], f["what"]) for f in json.loads(r[8] or "[]"))
-    return Filing(
-        enterprise_id=int(r[0]),
-        period=Period(int(r[1]), int(r[2])),
-        figures=figures,
-        version=int(r[3]),
-        reason=r[4] or "",
-        filed_by=r[5] or "",
-        filed_ms=int(r[6] or 0),
-        channel=r[7] or "",
-        flags=flags,
-    )
 
 
 def _row(f: Filing) -> tuple[Any, ...]:
@@ -235,7 +219,7 @@ class PostgresPlans:
             "(SELECT * FROM unnest(%s::integer[], %s::smallint[], %s::smallint[]))",
             [[k[0] for k in keys], [k[1].year for k in keys], [k[1].month for k in keys]],
         )
-        found = [_filing(r) for r in rows]
+        found = [filing_from_row(r) for r in rows]
         return {(f.enterprise_id, f.period): f for f in found}
 
     def filing_history(self, enterprise_id: int, period: Period) -> list[Filing]:
@@ -244,7 +228,7 @@ class PostgresPlans:
             f"{_FILING} WHERE enterprise_id = %s AND year = %s AND month = %s ORDER BY version",
             [enterprise_id, period.year, period.month],
         )
-        return [_filing(r) for r in rows]
+        return [filing_from_row(r) for r in rows]
 
     def filings(
         self, enterprise_id: int | None, first_year: int, last_year: int, *, limit: int = 10_000
@@ -259,7 +243,7 @@ class PostgresPlans:
             f"{_FILING} WHERE {where} ORDER BY year DESC, month DESC, enterprise_id LIMIT %s",
             [*args, limit],
         )
-        return [_filing(r) for r in rows]
+        return [filing_from_row(r) for r in rows]
 
     def yearly(self, first_year: int, last_year: int, *, through_month: int = 12) -> pa.Table:
         """Per enterprise and year: flows summed, stocks as at the last month filed."""
