@@ -20,7 +20,7 @@ from kiln.domain.assets import (
     Station,
 )
 from kiln.domain.catalog import AssetCatalog
-from kiln.domain.templates import TEMPLATES
+from kiln.store.asset_rows import asset_rows
 
 
 def seed_districts(con: duckdb.DuckDBPyConnection) -> None:
@@ -72,102 +72,9 @@ def load_catalog(con: duckdb.DuckDBPyConnection) -> AssetCatalog:
     )
 
 
-class _Ids:
-    """Hands out ids: the existing one for a known key, else the next free one."""
-
-    def __init__(self, existing: dict[Any, int]) -> None:
-        self.existing = existing
-        self.next = max(existing.values(), default=0) + 1
-
-    def __call__(self, key: Any) -> int:
-        if key not in self.existing:
-            self.existing[key] = self.next
-            self.next += 1
-        return self.existing[key]
-
-
 def upsert_tree(con: duckdb.DuckDBPyConnection, tree: AssetTree, cat: AssetCatalog) -> None:
     """Insert or update every asset of the tree inside the caller's transaction."""
-    ent_ids = _Ids(dict(cat.enterprise_by_slug))
-    site_ids = _Ids({(s.enterprise_id, s.slug): s.id for s in cat.sites.values()})
-    line_ids = _Ids({(ln.site_id, ln.slug): ln.id for ln in cat.lines.values()})
-    st_ids = _Ids({(s.line_id, s.slug): s.id for s in cat.stations.values()})
-    eq_ids = _Ids(dict(cat.equipment_by_path))
-    sig_ids = _Ids(dict(cat.series_by_name))
-    ent_rows, site_rows, line_rows, st_rows, eq_rows, sig_rows = [], [], [], [], [], []
-    for e in tree.enterprises:
-        ent_rows.append(
-            (
-                ent_ids(e["slug"]),
-                e["slug"],
-                e["name"],
-                e["name_zh"],
-                e["district"],
-                e["industry_code"],
-                e["robot_maker"],
-            )
-        )
-    for s in tree.sites:
-        eid = ent_ids(s["enterprise"])
-        site_rows.append(
-            (
-                site_ids((eid, s["slug"])),
-                eid,
-                s["slug"],
-                s["name"],
-                s["timezone"],
-                s["calendar"].text,
-            )
-        )
-    for ln in tree.lines:
-        eid = ent_ids(ln["enterprise"])
-        sid = site_ids((eid, ln["site"]))
-        line_rows.append(
-            (line_ids((sid, ln["slug"])), eid, sid, ln["slug"], ln["name"], ln["area"])
-        )
-    for st in tree.stations:
-        eid = ent_ids(st["enterprise"])
-        lid = line_ids((site_ids((eid, st["site"])), st["line"]))
-        st_rows.append(
-            (
-                st_ids((lid, st["slug"])),
-                eid,
-                lid,
-                st["slug"],
-                st["name"],
-                st["position"],
-                st["operators"],
-            )
-        )
-    for q in tree.equipment:
-        eid = ent_ids(q.enterprise)
-        stid = st_ids((line_ids((site_ids((eid, q.site)), q.line)), q.station))
-        qid = eq_ids((eid, q.slug))
-        tmpl = TEMPLATES[q.template]
-        eq_rows.append(
-            (qid, eid, stid, q.slug, q.name, q.template, q.ideal_cycle_s or tmpl.ideal_cycle_s)
-        )
-        for spec in tmpl.signals:
-            sig_rows.append(
-                (
-                    sig_ids((qid, spec.name)),
-                    eid,
-                    qid,
-                    spec.name,
-                    spec.unit,
-                    spec.kind,
-                    spec.lo,
-                    spec.hi,
-                )
-            )
-    for table, rows in (
-        ("enterprises", ent_rows),
-        ("sites", site_rows),
-        ("lines", line_rows),
-        ("stations", st_rows),
-        ("equipment", eq_rows),
-        ("signals", sig_rows),
-    ):
+    for table, rows in asset_rows(tree, cat).items():
         if rows:
             _insert(con, table, rows)
 

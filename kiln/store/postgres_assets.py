@@ -24,7 +24,7 @@ from kiln.domain.assets import (
     Station,
 )
 from kiln.domain.catalog import AssetCatalog
-from kiln.domain.templates import TEMPLATES
+from kiln.store.asset_rows import asset_rows
 
 Connection = psycopg.Connection[Any]
 
@@ -128,20 +128,6 @@ def load_catalog(conn: Connection) -> AssetCatalog:
     )
 
 
-class _Ids:
-    """Hands out ids: the existing one for a known key, else the next free one."""
-
-    def __init__(self, existing: dict[Any, int]) -> None:
-        self.existing = existing
-        self.next = max(existing.values(), default=0) + 1
-
-    def __call__(self, key: Any) -> int:
-        if key not in self.existing:
-            self.existing[key] = self.next
-            self.next += 1
-        return self.existing[key]
-
-
 def import_tree(conn: Connection, tree: AssetTree) -> tuple[AssetCatalog, str]:
     """Insert or update every asset of the tree inside the caller's transaction; return the
     catalogue after it and its new version."""
@@ -156,74 +142,6 @@ def import_tree(conn: Connection, tree: AssetTree) -> tuple[AssetCatalog, str]:
     ).fetchone()
     assert row is not None
     return load_catalog(conn), str(row[0])
-
-
-def asset_rows(tree: AssetTree, cat: AssetCatalog) -> dict[str, list[tuple[Any, ...]]]:
-    """The row of each asset of the tree, per table, with ids kept for known assets."""
-    ent_ids = _Ids(dict(cat.enterprise_by_slug))
-    site_ids = _Ids({(s.enterprise_id, s.slug): s.id for s in cat.sites.values()})
-    line_ids = _Ids({(ln.site_id, ln.slug): ln.id for ln in cat.lines.values()})
-    st_ids = _Ids({(s.line_id, s.slug): s.id for s in cat.stations.values()})
-    eq_ids = _Ids(dict(cat.equipment_by_path))
-    sig_ids = _Ids(dict(cat.series_by_name))
-    out: dict[str, list[tuple[Any, ...]]] = {table: [] for table in COLUMNS}
-    for e in tree.enterprises:
-        out["enterprises"].append(
-            (
-                ent_ids(e["slug"]),
-                e["slug"],
-                e["name"],
-                e["name_zh"],
-                e["district"],
-                e["industry_code"],
-                e["robot_maker"],
-            )
-        )
-    for s in tree.sites:
-        eid = ent_ids(s["enterprise"])
-        sid = site_ids((eid, s["slug"]))
-        out["sites"].append((sid, eid, s["slug"], s["name"], s["timezone"], s["calendar"].text))
-    for ln in tree.lines:
-        eid = ent_ids(ln["enterprise"])
-        sid = site_ids((eid, ln["site"]))
-        lid = line_ids((sid, ln["slug"]))
-        out["lines"].append((lid, eid, sid, ln["slug"], ln["name"], ln["area"]))
-    for st in tree.stations:
-        eid = ent_ids(st["enterprise"])
-        lid = line_ids((site_ids((eid, st["site"])), st["line"]))
-        out["stations"].append(
-            (
-                st_ids((lid, st["slug"])),
-                eid,
-                lid,
-                st["slug"],
-                st["name"],
-                st["position"],
-                st["operators"],
-            )
-        )
-    for q in tree.equipment:
-        eid = ent_ids(q.enterprise)
-        stid = st_ids((line_ids((site_ids((eid, q.site)), q.line)), q.station))
-        qid = eq_ids((eid, q.slug))
-        tmpl = TEMPLATES[q.template]
-        out["equipment"].append(
-            (qid, eid, stid, q.slug, q.name, q.template, q.ideal_cycle_s or tmpl.ideal_cycle_s)
-        )
-        for spec in tmpl.signals:
-            out["signals"].append(
-                (
-                    sig_ids((qid, spec.name)),
-                    eid,
-                    qid,
-                    spec.name,
-                    spec.unit,
-                    spec.kind,
-                    spec.lo,
-                    spec.hi,
-                )
-            )
-    return out
 
 
 def _upsert(conn: Connection, table: str, rows: list[tuple[Any, ...]]) -> None:
