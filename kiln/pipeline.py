@@ -27,6 +27,35 @@ log = logging.getLogger(__name__)
 
 FLUSH_EVERY_S = 0.5
 MAX_BUFFERED = 50_000  # dead letters waiting for a flush; past it the oldest payloads go
+LOGGED_PER_MINUTE = 20  # refusals logged one by one per adapter; the rest are counted
+
+
+class RefusalLog:
+    """Logs refusals one by one up to a rate, then counts them and says how many were not
+    logged: a flood of bad input must not flood the log (each one is in the dead letters)."""
+
+    def __init__(self, *, per_minute: int = LOGGED_PER_MINUTE) -> None:
+        self.per_minute = per_minute
+        self._window: dict[str, tuple[int, int, int]] = {}  # adapter -> (minute, logged, quiet)
+
+    def refused(self, letter: DeadLetter, now_ms: int) -> None:
+        minute = now_ms // 60_000
+        start, logged, quiet = self._window.get(letter.adapter, (minute, 0, 0))
+        if minute != start:
+            if quiet:
+                log.warning(
+                    "%s: %d more refusals in the minute before were not logged one by one; "
+                    "they are in the dead letters",
+                    letter.adapter,
+                    quiet,
+                )
+            start, logged, quiet = minute, 0, 0
+        if logged < self.per_minute:
+            log.info("refused %s from %s: %s", letter.adapter, letter.source, letter.reason)
+            logged += 1
+        else:
+            quiet += 1
+        self._window[letter.adapter] = (start, logged, quiet)
 
 
 class StoreSink:
@@ -39,6 +68,7 @@ class StoreSink:
         self.refused: Counter[str] = Counter()  # per adapter, since start
         self.metrics = writer.metrics
         self.lost = 0  # letters dropped because the buffer was full (logged)
+        self._log = RefusalLog()
 
     @property
     def catalog(self) -> AssetCatalog:
@@ -59,10 +89,10 @@ class StoreSink:
 
     def dead_letter(self, letter: DeadLetter) -> None:
         """Buffer a refused message for the next flush."""
-        log.info("refused %s from %s: %s", letter.adapter, letter.source, letter.reason)
         # Counted here, not at the flush: a letter lost to a full buffer was refused all the same.
         self.metrics.refused(letter.adapter)
         with self._lock:
+            self._log.refused(letter, self.clock.now_ms())
             self.refused[letter.adapter] += 1
             if len(self._letters) >= MAX_BUFFERED:
                 self._letters.pop(0)

@@ -51,8 +51,10 @@ class BrowserTrouble:
             self.seen.append(f"console error: {msg.text} at {msg.location}")
 
     def _failed(self, request: Any) -> None:
-        # Leaving a page cancels its open event stream; that is the browser, not a failure.
-        if "/live/" in request.url and request.failure == "net::ERR_ABORTED":
+        # Leaving a page cancels its open event stream and, if it is still loading, its icon;
+        # that is the browser, not a failure.
+        cancellable = "/live/" in request.url or request.url.endswith("/favicon.svg")
+        if cancellable and request.failure == "net::ERR_ABORTED":
             return
         self.seen.append(f"request failed: {request.url} ({request.failure})")
 
