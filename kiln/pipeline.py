@@ -39,6 +39,7 @@ class RefusalLog:
         self._window: dict[str, tuple[int, int, int]] = {}  # adapter -> (minute, logged, quiet)
 
     def refused(self, letter: DeadLetter, now_ms: int) -> None:
+        """Log one refusal, or count it if its adapter has used this minute's lines."""
         minute = now_ms // 60_000
         start, logged, quiet = self._window.get(letter.adapter, (minute, 0, 0))
         if minute != start:
