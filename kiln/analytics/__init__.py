@@ -1,0 +1,1 @@
+"""Pure analytics over columns: anomaly detectors, the NAB scorer, failure prediction."""

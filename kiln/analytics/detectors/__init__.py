@@ -1,0 +1,1 @@
+"""Streaming anomaly detectors: each learns a signal's normal behaviour online, on batches."""

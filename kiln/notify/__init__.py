@@ -1,0 +1,1 @@
+"""Notifications leaving Kiln: signed webhooks with retries and e-mail over SMTP."""

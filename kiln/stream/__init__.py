@@ -1,0 +1,1 @@
+"""Stream processors: rules over batches as they arrive, columns in, conditions out."""
