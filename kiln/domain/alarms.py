@@ -58,3 +58,24 @@ class Condition:
     value: float | None = None  # the value that crossed, or the KPI's value
     score: float | None = None  # the anomaly score in [0, 1], for detector conditions
     since_ms: int | None = None  # when the abnormal behaviour began (before ts_ms if delayed)
+
+
+# What can happen to an alarm; each is one row of its history and may be notified.
+ACTIONS = ("raised", "cleared", "acknowledged", "shelved", "unshelved", "flapping", "escalated")
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmEvent:
+    """One thing that happened to an alarm: a row of its history, and what notifications carry."""
+
+    alarm_id: int
+    action: str  # one of ACTIONS
+    ts_ms: int
+    key: str
+    enterprise_id: int
+    equipment_id: int
+    severity: Severity
+    kind: str
+    message: str
+    who: str | None = None  # the user, for acknowledged / shelved / unshelved
+    comment: str | None = None
