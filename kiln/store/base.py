@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pyarrow as pa
 
@@ -15,6 +15,9 @@ from kiln.domain.dead_letters import DeadLetter
 from kiln.domain.product_runs import ProductChange
 from kiln.plan.storage import PlanStore
 from kiln.store.retention import Removal, RetentionPlan
+
+if TYPE_CHECKING:  # the shared SQL module imports both drivers; the protocol needs neither
+    from kiln.store.alarm_tables import AlarmTables
 
 MAX_CHART_POINTS = 2_000
 
@@ -134,6 +137,11 @@ class Store(Protocol):
     @property
     def plans(self) -> PlanStore:
         """Plans, indicators, published figures and statistical filings."""
+        ...
+
+    @property
+    def alarms(self) -> AlarmTables:
+        """Alarms, their history and the rules defined through the API or the UI."""
         ...
 
     def write(self, bundle: Bundle, *, batch_id: str | None = None) -> int:

@@ -20,6 +20,7 @@ from kiln.domain.dead_letters import DeadLetter
 from kiln.domain.product_runs import ProductChange
 from kiln.errors import Unavailable
 from kiln.store.base import MAX_CHART_POINTS, StorageReport, StorageStats, bucket_width_ms
+from kiln.store.alarm_tables import AlarmTables
 from kiln.store.duckdb_accounts import DuckDBAccounts
 from kiln.store.duckdb_assets import load_catalog, seed_districts, upsert_tree
 from kiln.store.duckdb_buckets import read_buckets
@@ -36,6 +37,7 @@ from kiln.store.duckdb_kpi import (
     write_product_changes,
 )
 from kiln.store.duckdb_plans import DuckDBPlans
+from kiln.store.sql_session import DuckSessions
 from kiln.store.duckdb_rollups import (
     mark_dirty,
     mark_hot_dirty,
@@ -114,6 +116,7 @@ class DuckDBStore:
         self.set_meta(CLEAN_CLOSE_KEY, "0")  # until close() says otherwise
         self.accounts = DuckDBAccounts(self._cursor, self._write_lock)
         self.plans = DuckDBPlans(self._cursor, self._write_lock)
+        self.alarms = AlarmTables(DuckSessions(self._cursor, self._write_lock))
 
     # -- connections -------------------------------------------------------------------------
 

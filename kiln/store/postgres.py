@@ -34,8 +34,10 @@ from kiln.store.postgres_dead_letters import (
 )
 from kiln.store.postgres_migrations import migrate
 from kiln.store.postgres_partitions import DAY_MS, DayPartitions, days_of, partition_name
+from kiln.store.alarm_tables import AlarmTables
 from kiln.store.postgres_plans import PostgresPlans
 from kiln.store.postgres_pool import Connection, PostgresPool
+from kiln.store.sql_session import PgSessions
 from kiln.store.postgres_rollups import dirty_days, mark_dirty, read_rollup_buckets, roll_up_day
 from kiln.store.postgres_storage import apply_retention, read_storage_report
 from kiln.store.postgres_telemetry import (
@@ -73,6 +75,7 @@ class PostgresStore:
         self._catalog_checked = time.monotonic()
         self.accounts = PostgresAccounts(self._pool)
         self.plans = PostgresPlans(self._pool)
+        self.alarms = AlarmTables(PgSessions(self._pool))
 
     def _start(self, conn: Connection) -> None:
         migrate(conn)

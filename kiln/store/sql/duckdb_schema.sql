@@ -108,3 +108,20 @@ CREATE TABLE IF NOT EXISTS rollup_dirty (
 -- Retention (kiln.store.retention): raw points of a series before cut_ms may have been deleted,
 -- so a late point there is merged into the rollups instead of replacing them.
 CREATE TABLE IF NOT EXISTS raw_cuts (series INTEGER PRIMARY KEY, cut_ms BIGINT NOT NULL);
+-- Alarms: one row per alarm (its current state), its history in alarm_events, and the rules
+-- defined through the API or the UI (rules from the TOML file are not stored).
+CREATE TABLE IF NOT EXISTS alarms (
+    id BIGINT PRIMARY KEY, key VARCHAR NOT NULL, enterprise_id INTEGER NOT NULL,
+    equipment_id INTEGER NOT NULL, kind VARCHAR NOT NULL, severity SMALLINT NOT NULL,
+    message VARCHAR NOT NULL, rule VARCHAR, series INTEGER, value DOUBLE, score DOUBLE,
+    active BOOLEAN NOT NULL, acknowledged BOOLEAN NOT NULL,
+    raised_ms BIGINT NOT NULL, last_change_ms BIGINT NOT NULL, cleared_ms BIGINT,
+    acked_ms BIGINT, acked_by VARCHAR, ack_comment VARCHAR, shelved_until_ms BIGINT,
+    shelved_by VARCHAR, occurrences INTEGER NOT NULL, flapping BOOLEAN NOT NULL,
+    closed BOOLEAN NOT NULL);
+CREATE TABLE IF NOT EXISTS alarm_events (
+    alarm_id BIGINT NOT NULL, ts_ms BIGINT NOT NULL, action VARCHAR NOT NULL, who VARCHAR,
+    comment VARCHAR, severity SMALLINT NOT NULL, message VARCHAR NOT NULL,
+    enterprise_id INTEGER NOT NULL, equipment_id INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS alarm_rules (
+    name VARCHAR PRIMARY KEY, doc VARCHAR NOT NULL, updated_ms BIGINT, updated_by VARCHAR);
