@@ -15,10 +15,12 @@ from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from kiln.config_alarms import AlarmSettings
 from kiln.config_ingest import IngestSettings
 from kiln.domain.states import DEFAULT_MICRO_STOP_MS
 from kiln.domain.templates import TEMPLATES
 from kiln.errors import ConfigError
+from kiln.notify.settings import NotifySettings
 
 ENV_PREFIX = "KILN_"
 
@@ -174,6 +176,8 @@ class Settings(_Section):
     simulator: SimulatorSettings = SimulatorSettings()
     ingest: IngestSettings = IngestSettings()
     kpi: KpiSettings = KpiSettings()
+    alarms: AlarmSettings = AlarmSettings()
+    notify: NotifySettings = NotifySettings()
     assets: list[Path] = Field(default_factory=list, description="asset files loaded at start")
 
 

@@ -26,6 +26,8 @@ from kiln.store.retention import Removal, retention_plan
 from kiln.store.writer import StoreWriter
 
 if TYPE_CHECKING:
+    from kiln.alarm_service.service import AlarmService
+    from kiln.notify.dispatch import Notifier
     from kiln.simulator.live import SimulatorRunner
 
 log = logging.getLogger(__name__)
@@ -74,6 +76,8 @@ class Runtime:
     plan: PlanService = field(init=False)
     adapters: list[Adapter] = field(default_factory=list)
     simulator: SimulatorRunner | None = None
+    alarms: AlarmService | None = None  # rules and detectors, where this process evaluates them
+    notifier: Notifier | None = None
     started_ms: int = 0
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _closed: bool = False
@@ -116,6 +120,18 @@ class Runtime:
                 await asyncio.to_thread(self.simulator.catch_up, self.clock.now_ms())
             self._tasks.append(asyncio.create_task(self._simulate(), name="kiln-simulator"))
         self._tasks.append(asyncio.create_task(self._compact(), name="kiln-compact"))
+        if self.alarms is not None:
+            self._start_alarms(self.alarms)
+
+    def _start_alarms(self, alarms: AlarmService) -> None:
+        """Evaluate what the writer commits; notify from this event loop."""
+        notifier = self.notifier
+        if notifier is not None:
+            loop = asyncio.get_running_loop()
+            alarms.notify_with(lambda events: loop.call_soon_threadsafe(notifier.notify, events))
+            self._tasks.append(asyncio.create_task(notifier.run(), name="kiln-notify"))
+        self.writer.after_commit.append(alarms.observe)
+        alarms.start()
 
     async def stop(self) -> None:
         """Stop the background work, commit what is queued and close the store."""
@@ -124,6 +140,8 @@ class Runtime:
         await stop_tasks(self._tasks[1:])
         await stop_tasks(self._tasks[:1])
         self._tasks.clear()
+        if self.alarms is not None:
+            await asyncio.to_thread(self.alarms.stop)
         await asyncio.to_thread(self.close)
 
     def close(self) -> None:
@@ -132,6 +150,8 @@ class Runtime:
             return
         self._closed = True
         self.writer.close()
+        if self.alarms is not None:
+            self.alarms.stop()
         with contextlib.suppress(Exception):
             self.store.compact()
         self.store.close()
@@ -192,9 +212,15 @@ def open_store(settings: Settings) -> Store:
 
 
 def build_runtime(
-    settings: Settings, *, clock: Clock | None = None, simulate: bool | None = None
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    simulate: bool | None = None,
+    alarms: bool | None = None,
 ) -> Runtime:
-    """Open the store, load the configured assets, and prepare the simulator if enabled."""
+    """Open the store, load the configured assets, and prepare the simulator if enabled and
+    the alarm service where this process evaluates alarms (``alarms``; by default when
+    [alarms] is enabled)."""
     clock = clock or SystemClock()
     store = open_store(settings)
     try:
@@ -209,4 +235,28 @@ def build_runtime(
         from kiln.simulator.live import SimulatorRunner
 
         rt.simulator = SimulatorRunner(settings.simulator, store, writer)
+    if settings.alarms.enabled if alarms is None else alarms:
+        _add_alarms(rt)
     return rt
+
+
+def _add_alarms(rt: Runtime) -> None:
+    from kiln.alarm_service.service import AlarmService
+    from kiln.stream.rule_defs import parse_rule
+
+    cfg = rt.settings.alarms
+    rules = [parse_rule(d, where=f"alarms.rules[{i}]") for i, d in enumerate(cfg.rules)]
+    rt.alarms = AlarmService(
+        rt.store,
+        rt.clock,
+        config_rules=rules,
+        detect=cfg.detect,
+        flap_transitions=cfg.flap_transitions,
+        flap_window_ms=int(cfg.flap_window_s * 1000),
+    )
+    notify = rt.settings.notify
+    if notify.webhooks or notify.email:
+        from kiln.alarm_service.names import describer
+        from kiln.notify.dispatch import Notifier
+
+        rt.notifier = Notifier(notify, describer(rt.store))

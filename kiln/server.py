@@ -9,6 +9,7 @@ from fastapi import Depends, FastAPI
 
 import kiln
 from kiln.api import (
+    alarms,
     assets,
     auth,
     dead_letters,
@@ -64,6 +65,7 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
         plan,
         plan_report,
         storage,
+        alarms,
     ):
         app.include_router(module.router)
     install_web(app)

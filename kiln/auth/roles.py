@@ -33,6 +33,9 @@ class Permission(StrEnum):
     READ_AUDIT = "read_audit"
     MANAGE_PLANS = "manage_plans"  # plans, targets, indicators and published figures
     FILE_STATISTICS = "file_statistics"  # statistical filings: own enterprise, or any (city)
+    # Acknowledge and shelve its enterprise's alarms: the line engineer's job (a viewer).
+    HANDLE_ALARMS = "handle_alarms"
+    MANAGE_ALARM_RULES = "manage_alarm_rules"  # alarm rules on its enterprise's equipment
 
 
 P = Permission
@@ -55,9 +58,11 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.MANAGE_OWN_USERS,
             P.READ_AUDIT,
             P.FILE_STATISTICS,
+            P.HANDLE_ALARMS,
+            P.MANAGE_ALARM_RULES,
         }
     ),
-    Role.ENTERPRISE_VIEWER: frozenset({P.READ_OWN_DATA}),
+    Role.ENTERPRISE_VIEWER: frozenset({P.READ_OWN_DATA, P.HANDLE_ALARMS}),
     Role.DEVICE: frozenset({P.INGEST}),
 }
 

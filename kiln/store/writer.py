@@ -14,7 +14,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from kiln.domain.batches import Bundle
@@ -57,6 +57,9 @@ class StoreWriter:
         self._stopped = False
         self.committed_rows = 0
         self.committed_batches = 0
+        # Called on the writer thread with each bundle that stored rows (a redelivered one,
+        # stored before, is not passed again); they must only queue, never block.
+        self.after_commit: list[Callable[[Bundle], None]] = []
         self._thread.start()
 
     async def submit(self, bundle: Bundle, *, batch_id: str | None = None) -> int:
@@ -177,6 +180,14 @@ class StoreWriter:
             self.metrics.write_seconds.observe(time.perf_counter() - t0)
         return added
 
+    def _tell(self, job: _Job) -> None:
+        for listener in self.after_commit:
+            for bundle in _bundles_of(job):
+                try:
+                    listener(bundle)
+                except Exception:
+                    log.exception("a commit listener failed; the commit stands")
+
     def _finish(self, job: _Job, result: int | BaseException) -> None:
         if isinstance(result, int):
             self.committed_rows += result
@@ -185,12 +196,18 @@ class StoreWriter:
             if isinstance(result, int):
                 duplicate = (job.batch_id is not None or job.parts is not None) and result == 0
                 self.metrics.committed(job.adapter, job.bundle, result, duplicate=duplicate)
+                if result:
+                    self._tell(job)
             else:
                 self.metrics.failed(job.adapter)
         job.result = result
         job.done.set()
         if job.loop is not None and job.future is not None:
             job.loop.call_soon_threadsafe(_resolve, job.future, result)
+
+
+def _bundles_of(job: _Job) -> list[Bundle]:
+    return [b for b, _ in job.parts] if job.parts is not None else [job.bundle]
 
 
 def _resolve(future: asyncio.Future[int], result: int | BaseException) -> None:

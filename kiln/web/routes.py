@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
-from kiln.web import connectivity, kpi, pages, plan, plan_filings, session, sse
+from kiln.web import alarms, connectivity, kpi, pages, plan, plan_filings, session, sse
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -28,6 +28,7 @@ def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(session.router)
     app.include_router(pages.router)
+    app.include_router(alarms.router)
     app.include_router(connectivity.router)
     app.include_router(kpi.router)
     app.include_router(plan.router)

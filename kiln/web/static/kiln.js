@@ -312,12 +312,32 @@
     if (b) b.textContent = clockShort.format(this.endMs);
   };
 
+  /* The alarm console: the counts come with every event; when anything changed (the
+     version moved) the table is fetched again as rendered by the server. */
+  function initAlarms(url) {
+    let version = null;
+    connect(url, "alarms", function (d) {
+      for (const [sev, n] of Object.entries(d.counts)) {
+        const el = document.querySelector('[data-severity="' + sev + '"]');
+        if (el) el.textContent = String(n);
+      }
+      const box = document.getElementById("alarm-table");
+      if (version !== null && d.version !== version && box && !box.contains(document.activeElement)) {
+        fetch(box.dataset.fragment, { credentials: "same-origin" })
+          .then(function (r) { return r.ok ? r.text() : null; })
+          .then(function (html) { if (html !== null) box.innerHTML = html; });
+      }
+      version = d.version;
+    });
+  }
+
   function init() {
     const page = document.body.dataset.page;
     const url = document.body.dataset.live;
     if (page === "city" && url) initCity(url);
     else if (page === "enterprise" && url) initEnterprise(url);
     else if (page === "equipment" && url) new EquipmentPage(readJson("equipment-data"), url);
+    else if (page === "alarms" && url) initAlarms(url);
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
