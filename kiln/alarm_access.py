@@ -8,6 +8,7 @@ enterprise. Each change is audited.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from kiln.access import Access
@@ -20,6 +21,30 @@ from kiln.store.alarm_tables import AlarmQuery
 from kiln.stream.rule_defs import Rule, parse_rule
 
 MAX_SHELVE_MS = 7 * 86_400_000  # a shelved alarm comes back within a week
+
+
+def alarm_doc(alarm: Alarm) -> dict[str, Any]:
+    """An alarm as the API shows it: its fields, severity by name, and its state in words."""
+    doc = asdict(alarm)
+    doc["severity"] = alarm.severity.name.lower()
+    doc["state"] = state_of(alarm)
+    return doc
+
+
+def state_of(alarm: Alarm) -> str:
+    """raised, acknowledged, cleared (not yet acknowledged) or closed."""
+    if alarm.closed:
+        return "closed"
+    if not alarm.active:
+        return "cleared"
+    return "acknowledged" if alarm.acknowledged else "raised"
+
+
+def event_doc(event: AlarmEvent) -> dict[str, Any]:
+    """A history row as the API shows it."""
+    doc = asdict(event)
+    doc["severity"] = event.severity.name.lower()
+    return doc
 
 
 def service(rt: Runtime) -> AlarmService:

@@ -17,10 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from kiln.config_alarms import AlarmSettings
 from kiln.config_ingest import IngestSettings
+from kiln.config_notify import NotifySettings
 from kiln.domain.states import DEFAULT_MICRO_STOP_MS
 from kiln.domain.templates import TEMPLATES
 from kiln.errors import ConfigError
-from kiln.notify.settings import NotifySettings
 
 ENV_PREFIX = "KILN_"
 

@@ -259,4 +259,4 @@ def _add_alarms(rt: Runtime) -> None:
         from kiln.alarm_service.names import describer
         from kiln.notify.dispatch import Notifier
 
-        rt.notifier = Notifier(notify, describer(rt.store))
+        rt.notifier = Notifier(notify, describer(rt.store), registry=rt.metrics.registry)

@@ -7,7 +7,6 @@ changed there; an enterprise admin defines rules on its own equipment here (orig
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
@@ -15,37 +14,13 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from kiln import alarm_access
+from kiln.alarm_access import alarm_doc, event_doc
 from kiln.api.deps import AccessDep, RuntimeDep
 from kiln.api.errors import ERROR_RESPONSES
-from kiln.domain.alarms import Alarm, AlarmEvent
 from kiln.store.alarm_tables import AlarmQuery
 from kiln.stream.rule_defs import Rule
 
 router = APIRouter(prefix="/api/v1", tags=["alarms"], responses=ERROR_RESPONSES)
-
-
-def alarm_doc(alarm: Alarm) -> dict[str, Any]:
-    """An alarm as the API shows it: its fields, severity by name, and its state in words."""
-    doc = asdict(alarm)
-    doc["severity"] = alarm.severity.name.lower()
-    doc["state"] = state_of(alarm)
-    return doc
-
-
-def state_of(alarm: Alarm) -> str:
-    """raised, acknowledged, cleared (not yet acknowledged) or closed."""
-    if alarm.closed:
-        return "closed"
-    if not alarm.active:
-        return "cleared"
-    return "acknowledged" if alarm.acknowledged else "raised"
-
-
-def event_doc(event: AlarmEvent) -> dict[str, Any]:
-    """A history row as the API shows it."""
-    doc = asdict(event)
-    doc["severity"] = event.severity.name.lower()
-    return doc
 
 
 def rule_doc(rule: Rule, origin: str) -> dict[str, Any]:

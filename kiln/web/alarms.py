@@ -16,7 +16,7 @@ from starlette.datastructures import FormData
 
 from kiln import alarm_access
 from kiln.access import Access
-from kiln.api.alarms import alarm_doc, event_doc
+from kiln.alarm_access import alarm_doc, event_doc
 from kiln.auth.principal import Principal
 from kiln.auth.roles import Permission
 from kiln.domain.alarms import Alarm, Severity
