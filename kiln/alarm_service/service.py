@@ -107,8 +107,12 @@ class AlarmService:
         if catalog is self._catalog_seen and not force:
             return
         self._catalog_seen = catalog
+        # Alarms open before a rebuild must still clear when their source is normal again.
         self.engine = RuleEngine(
-            [r for r, _ in self.rules() if r.enabled], catalog, start_ms=self.clock.now_ms()
+            [r for r, _ in self.rules() if r.enabled],
+            catalog,
+            start_ms=self.clock.now_ms(),
+            active=[a.key for a in self.book.open_alarms() if a.active and a.rule],
         )
         for problem in self.engine.problems():
             log.info("alarm rules: %s", problem)

@@ -59,7 +59,10 @@ def ingest(config_path: Path | None, metrics_port: int | None) -> None:
         )
     # Bound first: a port in use stops us before anything starts.
     with _listen(settings.server.host, cfg.metrics_port) as listener:
-        rt = build_runtime(settings, simulate=False)
+        # Workers sharing a PostgreSQL database each see part of the stream; the alarm book
+        # belongs to one process (docs/alarms.md), so they leave alarms to `kiln serve`.
+        alarms = settings.alarms.enabled and settings.store.backend == "duckdb"
+        rt = build_runtime(settings, simulate=False, alarms=alarms)
         try:
             asyncio.run(_run(rt, listener))
         finally:
