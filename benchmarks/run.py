@@ -42,6 +42,7 @@ ORDER = (
     "demo_memory",
     "kpi_oee",
     "kpi_store",
+    "detect_overhead",
     "plan_dashboard",
     "pg_ingest",
     "equipment_page",

@@ -37,6 +37,7 @@ def main(verbose: bool) -> None:
     kiln plan       the action plan's status; filings from CSV or Excel files
     kiln report     the city's yearly report on industry and the plan: HTML, PDF or Markdown
     kiln store      what the store holds, retention, Parquet export
+    kiln detect     score the anomaly detector (NAB, simulated failures) and AI4I prediction
 
     Settings come from a TOML file (--config, or KILN_CONFIG) and KILN_* variables:
     KILN_SERVER__PORT=8080 overrides [server] port.
@@ -55,6 +56,7 @@ def _register() -> None:
         assets,
         broker,
         config,
+        detect,
         import_csv,
         ingest,
         kpi,
@@ -77,6 +79,7 @@ def _register() -> None:
     main.add_command(report.report)
     main.add_command(store.store)
     main.add_command(kpi.kpi)
+    main.add_command(detect.detect)
 
 
 _register()

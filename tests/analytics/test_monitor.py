@@ -1,0 +1,85 @@
+"""The anomaly monitor: hysteresis, warm-up and the explanation of each condition."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kiln.analytics.monitor import AnomalyMonitor, MonitorSettings, severity_of
+from kiln.domain.alarms import Severity
+from kiln.domain.assets import Enterprise, Equipment, Line, Signal, Site, Station
+from kiln.domain.batches import PointBatch
+from kiln.domain.catalog import AssetCatalog
+
+MIN_MS = 60_000
+T0 = 1_763_942_400_000  # 2025-11-24T00:00Z, 08:00 in Foshan
+
+
+def _catalog() -> AssetCatalog:
+    return AssetCatalog.build(
+        [Enterprise(1, "acme", "Acme", "nanhai", "3670")],
+        [Site(1, 1, "plant-1", "Plant", "Asia/Shanghai")],
+        [Line(1, 1, 1, "l1", "L1")],
+        [Station(1, 1, 1, "op10", "OP10", 1)],
+        [Equipment(4, 1, 1, "weld-robot-4", "Weld robot 4", "industrial_robot")],
+        [Signal(42, 1, 4, "j2_motor_temp", "°C", "gauge", 20.0, 80.0)],
+    )
+
+
+def _feed(mon: AnomalyMonitor, values: np.ndarray) -> list:  # type: ignore[type-arg]
+    ts = T0 + np.arange(len(values), dtype=np.int64) * MIN_MS
+    out = []
+    for i in range(0, len(values), 120):
+        b = PointBatch.of(np.full(len(ts[i : i + 120]), 42), ts[i : i + 120], values[i : i + 120])
+        out += mon.observe(b)
+    return out
+
+
+def test_a_fault_raises_once_with_an_explanation_and_clears_when_it_ends() -> None:
+    rng = np.random.default_rng(1)
+    x = 52.0 + rng.normal(0.0, 0.5, 3 * 1440)
+    x[2 * 1440 : 2 * 1440 + 180] += 20.0  # three hours 20 degrees hot, from 08:00 local
+    conds = _feed(AnomalyMonitor(_catalog()), x)
+    assert [c.active for c in conds] == [True, False]
+    up, down = conds
+    assert up.key == "anomaly:series:42"
+    assert up.kind == "anomaly"
+    assert (up.enterprise_id, up.equipment_id, up.series) == (1, 4, 42)
+    assert up.since_ms == T0 + 2 * 1440 * MIN_MS + MIN_MS  # the first minute's bucket end
+    assert up.ts_ms - up.since_ms == 60 * MIN_MS
+    assert up.message.startswith("j2_motor_temp on weld-robot-4 is ")
+    assert "σ above normal (" in up.message
+    assert "°C vs " in up.message
+    assert up.message.endswith("since 08:01")
+    assert up.severity >= Severity.MEDIUM
+    assert "back to normal" in down.message
+    assert down.ts_ms > T0 + (2 * 1440 + 180) * MIN_MS
+
+
+def test_no_condition_during_warm_up() -> None:
+    x = np.r_[np.full(600, 10.0), np.full(600, 90.0)]
+    assert _feed(AnomalyMonitor(_catalog()), x) == []
+
+
+def test_a_short_spike_does_not_raise() -> None:
+    rng = np.random.default_rng(2)
+    x = 52.0 + rng.normal(0.0, 0.5, 2 * 1440 + 300)
+    x[2 * 1440 : 2 * 1440 + 20] += 20.0  # twenty minutes: shorter than raise_after
+    assert _feed(AnomalyMonitor(_catalog()), x) == []
+
+
+def test_a_lower_threshold_keeps_it_raised_between_the_two() -> None:
+    settings = MonitorSettings(raise_after_ms=5 * MIN_MS, clear_after_ms=5 * MIN_MS)
+    rng = np.random.default_rng(3)
+    x = 52.0 + rng.normal(0.0, 0.5, 2 * 1440 + 300)
+    x[2 * 1440 :] += 30.0
+    conds = _feed(AnomalyMonitor(_catalog(), settings=settings), x)
+    assert [c.active for c in conds] == [True]
+
+
+def test_severity_grows_with_the_deviation() -> None:
+    assert [severity_of(z) for z in (4.5, -7.0, 12.0, 25.0)] == [
+        Severity.LOW,
+        Severity.MEDIUM,
+        Severity.HIGH,
+        Severity.CRITICAL,
+    ]

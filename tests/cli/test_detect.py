@@ -1,0 +1,75 @@
+"""`kiln detect`: the monitor scored on NAB files and on the simulator's injected failures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from kiln.cli.detect import detect
+
+NAB = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "nab"
+MACHINE = "realKnownCause/machine_temperature_system_failure.csv"
+needs_nab = pytest.mark.skipif(not NAB.exists(), reason="NAB development files not in shared/data")
+
+
+def _score(name: str) -> list[dict[str, Any]]:
+    res = CliRunner().invoke(
+        detect,
+        ["score", str(NAB / name.split("/")[1]), "--windows", str(NAB / "combined_windows.json"),
+         "--key", name, "--json"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    out: list[dict[str, Any]] = json.loads(res.output)
+    return out
+
+
+@needs_nab
+def test_machine_temperature_detects_all_four_windows() -> None:
+    out = _score(MACHINE)
+    assert [s["profile"] for s in out] == ["standard", "reward_low_FP_rate", "reward_low_FN_rate"]
+    assert out[0]["detected_windows"] == 4
+
+
+@needs_nab
+@pytest.mark.xfail(strict=True, reason="target not reached yet: 25 raises outside the windows")
+def test_machine_temperature_has_at_most_two_false_positives() -> None:
+    assert _score(MACHINE)[0]["false_positives"] <= 2
+
+
+def test_a_missing_window_key_is_refused_naming_the_file(tmp_path: Path) -> None:
+    series = tmp_path / "s.csv"
+    series.write_text("timestamp,value\n2014-01-01 00:00:00,1.0\n")
+    windows = tmp_path / "w.json"
+    windows.write_text("{}")
+    res = CliRunner().invoke(
+        detect, ["score", str(series), "--windows", str(windows), "--key", "x.csv"]
+    )
+    assert res.exit_code != 0
+    assert "no windows for 'x.csv'" in str(res.exception)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="target not reached yet (3 enterprises x 14 days): 87 % detected, "
+    "2.8 false alarms per equipment-week",
+)
+def test_simulated_failures_meet_the_targets() -> None:
+    res = CliRunner().invoke(
+        detect, ["simulated", "--enterprises", "1", "--days", "10", "--seed", "7", "--json"]
+    )
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert out["failures"] > 0
+    assert out["detection_rate"] >= 0.9
+    assert out["median_lead_min"] >= 30
+    assert out["false_per_equipment_week"] < 1.0
+
+
+def test_simulated_refuses_a_span_too_short_to_learn() -> None:
+    res = CliRunner().invoke(detect, ["simulated", "--days", "0.5"])
+    assert res.exit_code == 2
+    assert "more than one day" in res.output
