@@ -19,8 +19,8 @@ from kiln.domain.catalog import AssetCatalog
 from kiln.domain.dead_letters import DeadLetter
 from kiln.domain.product_runs import ProductChange
 from kiln.errors import Unavailable
-from kiln.store.base import MAX_CHART_POINTS, StorageReport, StorageStats, bucket_width_ms
 from kiln.store.alarm_tables import AlarmTables
+from kiln.store.base import MAX_CHART_POINTS, StorageReport, StorageStats, bucket_width_ms
 from kiln.store.duckdb_accounts import DuckDBAccounts
 from kiln.store.duckdb_assets import load_catalog, seed_districts, upsert_tree
 from kiln.store.duckdb_buckets import read_buckets
@@ -37,7 +37,6 @@ from kiln.store.duckdb_kpi import (
     write_product_changes,
 )
 from kiln.store.duckdb_plans import DuckDBPlans
-from kiln.store.sql_session import DuckSessions
 from kiln.store.duckdb_rollups import (
     mark_dirty,
     mark_hot_dirty,
@@ -50,6 +49,7 @@ from kiln.store.duckdb_rollups import (
 from kiln.store.duckdb_storage import apply_retention, read_storage_report
 from kiln.store.last_values import LastValues
 from kiln.store.retention import Removal, RetentionPlan
+from kiln.store.sql_session import DuckSessions
 
 # A batch at least this large goes straight into the sorted table; smaller ones wait in
 # points_hot until compact() sorts them in (live streams send many small batches).

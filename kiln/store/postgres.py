@@ -24,6 +24,7 @@ from kiln.domain.product_runs import ProductChange
 from kiln.errors import Unavailable
 from kiln.store import postgres_kpi as kpi
 from kiln.store import postgres_queries as q
+from kiln.store.alarm_tables import AlarmTables
 from kiln.store.base import MAX_CHART_POINTS, StorageReport, StorageStats, bucket_width_ms
 from kiln.store.postgres_accounts import PostgresAccounts
 from kiln.store.postgres_assets import catalog_version, import_tree, load_catalog, seed_districts
@@ -34,10 +35,8 @@ from kiln.store.postgres_dead_letters import (
 )
 from kiln.store.postgres_migrations import migrate
 from kiln.store.postgres_partitions import DAY_MS, DayPartitions, days_of, partition_name
-from kiln.store.alarm_tables import AlarmTables
 from kiln.store.postgres_plans import PostgresPlans
 from kiln.store.postgres_pool import Connection, PostgresPool
-from kiln.store.sql_session import PgSessions
 from kiln.store.postgres_rollups import dirty_days, mark_dirty, read_rollup_buckets, roll_up_day
 from kiln.store.postgres_storage import apply_retention, read_storage_report
 from kiln.store.postgres_telemetry import (
@@ -48,6 +47,7 @@ from kiln.store.postgres_telemetry import (
     write_states,
 )
 from kiln.store.retention import Removal, RetentionPlan
+from kiln.store.sql_session import PgSessions
 
 CATALOG_CHECK_S = 1.0  # how often catalog() asks whether another process changed the assets
 # A UTC day is vacuumed as closed once it has been over this long (later points may trickle in).
