@@ -171,7 +171,7 @@ class AlarmService:
             self._rebuild(self.store.catalog())
             conditions = self.engine.observe(bundle)
             if self.monitor is not None and len(bundle.points):
-                conditions += self.monitor.observe(bundle.points)
+                conditions += self.monitor.observe(bundle.points, bundle.states)
             self.evaluated += 1
             return self._apply(conditions)
 

@@ -1,10 +1,15 @@
 """The anomaly monitor: detector scores per series turned into alarm conditions that explain.
 
-Points are averaged per series per minute (`BucketMeans`), each minute is scored by the
-detector, and a per-series state machine with hysteresis decides: a series raises once its
-score has stayed at or above `raise_score` for `raise_after_ms` (a dip between the two
-thresholds does not reset the count), and clears once it has stayed below `clear_score` for
-`clear_after_ms`. A series raises nothing during its first `warmup_ms`, while it is learned.
+Points are averaged per series per minute (`BucketMeans`). Where the equipment of a series
+reports its states, a minute is judged only if the equipment had been running for `settle_ms`
+before it: a stopped machine cools and unloads, its state already says so, and a thermal signal
+needs a while after a restart to return to its running level. Each judged minute is scored by
+the detector against the series' own normal band, with a noise floor of `range_floor` times the
+signal's declared normal range (a deviation of a few percent of the range means nothing to the
+plant). A per-series state machine with hysteresis then decides: a series raises once its score
+has stayed at or above `raise_score` for `raise_after_ms` (a dip between the two thresholds does
+not reset the count), and clears once it has stayed below `clear_score` for `clear_after_ms`.
+A series raises nothing during its first `warmup_ms`, while it is learned.
 """
 
 from __future__ import annotations
@@ -22,29 +27,38 @@ from kiln.analytics.detectors.envelope import LearnedEnvelope
 from kiln.analytics.detectors.resample import BucketMeans
 from kiln.analytics.detectors.robust_level import Assessment
 from kiln.domain.alarms import Condition, Severity
-from kiln.domain.batches import PointBatch
+from kiln.domain.batches import PointBatch, StateBatch
 from kiln.domain.catalog import AssetCatalog
+from kiln.domain.states import EquipmentState
+from kiln.errors import BadInput
 
 NONE = np.iinfo(np.int64).min
 SEVERITY_Z = ((20.0, Severity.CRITICAL), (10.0, Severity.HIGH), (6.0, Severity.MEDIUM))
+TS_BITS = 43  # 2**43 ms reaches the year 2248; equipment ids take the 20 bits above
+MAX_EQUIPMENT = 1 << (63 - TS_BITS)
 
 
 @dataclass(frozen=True, slots=True)
 class MonitorSettings:
-    """Thresholds and times of the hysteresis (scores as `z_to_score`: 0.6 is 4.5 sigma)."""
+    """Thresholds and times of the hysteresis (scores as `z_to_score`: 2/3 is 6 sigma)."""
 
-    raise_score: float = 0.6
+    raise_score: float = 2.0 / 3.0
     clear_score: float = 0.5
-    raise_after_ms: int = 60 * 60_000
+    raise_after_ms: int = 2 * 3_600_000
     clear_after_ms: int = 10 * 60_000
     warmup_ms: int = 24 * 3_600_000
     bucket_ms: int = 60_000
+    settle_ms: int = 60 * 60_000
+    range_floor: float = 0.02
 
     def __post_init__(self) -> None:
         if not 0.0 < self.clear_score <= self.raise_score < 1.0:
             raise ValueError("need 0 < clear_score <= raise_score < 1")
-        if min(self.raise_after_ms, self.clear_after_ms, self.warmup_ms) < 0:
+        times = (self.raise_after_ms, self.clear_after_ms, self.warmup_ms, self.settle_ms)
+        if min(times) < 0:
             raise ValueError("times must not be negative")
+        if self.range_floor < 0:
+            raise ValueError("range_floor must not be negative")
 
 
 def severity_of(z: float) -> Severity:
@@ -62,9 +76,84 @@ def severity_of(z: float) -> Severity:
 class ExplainingDetector(Protocol):
     """A detector that also says what it measured each point against."""
 
-    def assess_many(self, series: I64, ts_ms: I64, value: F64) -> Assessment:
-        """Score, z, baseline and sigma per point, learning as it goes."""
+    def assess_many(
+        self, series: I64, ts_ms: I64, value: F64, floor: F64 | None = None
+    ) -> Assessment:
+        """Score, z, baseline and sigma per point, learning as it goes; sigma >= floor."""
         ...
+
+
+class RunningSpells:
+    """Each equipment's recent state changes, kept to say since when it has been running.
+
+    Two spells are tracked: running (RUNNING, a new speed continuing it) and producing (RUNNING
+    or IDLE: a machine waiting a few minutes for parts stays powered and warm). Changes older
+    than `keep_ms` behind the newest are dropped, except each equipment's latest.
+    """
+
+    def __init__(self, keep_ms: int = 12 * 3_600_000) -> None:
+        self.keep_ms = keep_ms
+        self._key = np.zeros(0, dtype=np.int64)  # equipment << TS_BITS | ts, sorted
+        self._run = np.zeros(0, dtype=np.int64)  # running since, NONE when not running
+        self._busy = np.zeros(0, dtype=np.int64)  # producing since, NONE when stopped
+        self.known = np.zeros(0, dtype=np.int64)  # sorted ids of equipment with a change
+
+    def add(self, states: StateBatch) -> None:
+        """Merge state changes in (any order)."""
+        if not len(states):
+            return
+        eq, ts = states.equipment, states.ts_ms
+        if eq.min() < 0 or eq.max() >= MAX_EQUIPMENT or ts.min() < 0 or ts.max() >> TS_BITS:
+            raise BadInput("equipment id or time out of range", where="monitor states")
+        key = np.concatenate([self._key, (eq << TS_BITS) | ts])
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        who, at = key >> TS_BITS, key & ((1 << TS_BITS) - 1)
+        first = np.r_[True, who[1:] != who[:-1]]
+        run = states.state == EquipmentState.RUNNING
+        busy = run | (states.state == EquipmentState.IDLE)
+        spells = []
+        for old, flag in ((self._run, run), (self._busy, busy)):
+            # An old entry's spell start may lie in pruned history: keep it for the first one.
+            since = np.concatenate([old, ts])[order]
+            on = np.concatenate([old != NONE, flag])[order]
+            starts = on & (first | ~np.r_[False, on[:-1]])
+            src = np.maximum.accumulate(np.where(starts, np.arange(len(key)), 0))
+            spells.append(np.where(on, np.where(first[src], since[src], at[src]), NONE))
+        last = np.r_[who[1:] != who[:-1], True]
+        keep = last | (at >= at.max() - self.keep_ms)
+        self._key, self._run, self._busy = key[keep], spells[0][keep], spells[1][keep]
+        self.known = who[last]
+
+    def since(self, equipment: I64, ts_ms: I64) -> tuple[I64, I64]:
+        """Since when each equipment had been running, and producing, at ts_ms (NONE: it was
+        not, or its state then is unknown)."""
+        q = (equipment << TS_BITS) | ts_ms
+        i = np.maximum(np.searchsorted(self._key, q, side="right") - 1, 0)
+        ok = (self._key[i] >> TS_BITS) == equipment
+        return np.where(ok, self._run[i], NONE), np.where(ok, self._busy[i], NONE)
+
+
+class SeriesInfo:
+    """Per series, from the catalogue: its equipment and its noise floor (looked up in bulk)."""
+
+    def __init__(self, catalog: AssetCatalog, range_floor: float) -> None:
+        sigs = sorted(catalog.signals.values(), key=lambda s: s.id)
+        self.ids = np.array([s.id for s in sigs], dtype=np.int64)
+        self.equipment = np.array([s.equipment_id for s in sigs], dtype=np.int64)
+        lo = np.array([np.nan if s.lo is None else s.lo for s in sigs], dtype=np.float64)
+        hi = np.array([np.nan if s.hi is None else s.hi for s in sigs], dtype=np.float64)
+        # A range declared as one value (a set point such as 100 %) is judged against that value.
+        width = np.where(hi > lo, hi - lo, np.abs(hi))
+        self.floor = np.nan_to_num(range_floor * width, nan=0.0)
+
+    def of(self, series: I64) -> tuple[I64, F64]:
+        """Equipment (-1 if unknown) and noise floor (0 if none) of each series."""
+        if not len(self.ids):
+            return np.full(len(series), -1, dtype=np.int64), np.zeros(len(series))
+        pos = np.minimum(np.searchsorted(self.ids, series), len(self.ids) - 1)
+        known = self.ids[pos] == series
+        return np.where(known, self.equipment[pos], -1), np.where(known, self.floor[pos], 0.0)
 
 
 class AnomalyMonitor:
@@ -77,10 +166,11 @@ class AnomalyMonitor:
         detector: ExplainingDetector | None = None,
         settings: MonitorSettings | None = None,
     ) -> None:
-        self.catalog = catalog
         self.settings = settings or MonitorSettings()
+        self.catalog = catalog
         self.detector: ExplainingDetector = detector or LearnedEnvelope()
         self._buckets = BucketMeans(self.settings.bucket_ms)
+        self._spells = RunningSpells()
         self._rows = SeriesRows()
         self._first = np.zeros(0, dtype=np.int64)
         self._above = np.zeros(0, dtype=np.int64)  # since when at or above raise_score
@@ -89,12 +179,55 @@ class AnomalyMonitor:
         self._events: list[tuple[I64, I64, NDArray[np.bool_]]] = []  # (index, since, raised)
         self._score = np.zeros(0, dtype=np.float64)
 
-    def observe(self, batch: PointBatch) -> list[Condition]:
-        """Learn a batch and return the conditions it raised or cleared, in time order."""
+    @property
+    def catalog(self) -> AssetCatalog:
+        """The asset catalogue that names series; setting it re-reads equipment and ranges."""
+        return self._catalog
+
+    @catalog.setter
+    def catalog(self, catalog: AssetCatalog) -> None:
+        self._catalog = catalog
+        self._info = SeriesInfo(catalog, self.settings.range_floor)
+
+    def observe(self, batch: PointBatch, states: StateBatch | None = None) -> list[Condition]:
+        """Learn a batch and return the conditions it raised or cleared, in time order.
+
+        states are the equipment state changes that came with the batch; without them every
+        minute is judged, as for equipment that reports no states.
+        """
+        if states is not None:
+            self._spells.add(states)
         series, ts, mean = self._buckets.add(batch.series, batch.ts_ms, batch.value)
         if not len(series):
             return []
-        a = self.detector.assess_many(series, ts, mean)
+        equipment, floor = self._info.of(series)
+        if len(self._spells.known):
+            judged = self._judged(equipment, ts)
+            if not judged.all():
+                series, ts, mean, floor = series[judged], ts[judged], mean[judged], floor[judged]
+                if not len(series):
+                    return []
+        a = self.detector.assess_many(series, ts, mean, floor)
+        return self._decide(series, ts, mean, a)
+
+    def active_series(self) -> int:
+        """How many series are in an active anomaly now."""
+        return int(self._active.sum())
+
+    def _judged(self, equipment: I64, end_ms: I64) -> NDArray[np.bool_]:
+        """Minutes to judge: of equipment that reports no states, or running through the minute
+        after producing for settle_ms (a stopped machine's cooling is not judged: measured, it
+        only added false alarms on the simulator)."""
+        st = self.settings
+        start_ms = end_ms - st.bucket_ms
+        run, busy = self._spells.since(np.maximum(equipment, 0), end_ms - 1)
+        steady = (run != NONE) & (run <= start_ms) & (busy <= start_ms - st.settle_ms)
+        known = self._spells.known
+        pos = np.minimum(np.searchsorted(known, equipment), len(known) - 1)
+        judged: NDArray[np.bool_] = (known[pos] != equipment) | steady
+        return judged
+
+    def _decide(self, series: I64, ts: I64, mean: F64, a: Assessment) -> list[Condition]:
         rows, count = self._rows.rows_of(series)
         for name, fill in (("_first", NONE), ("_above", NONE), ("_below", NONE)):
             setattr(self, name, grow(getattr(self, name), count, fill))
@@ -113,10 +246,6 @@ class AnomalyMonitor:
                 )  # fmt: skip
         conditions.sort(key=lambda c: (c.ts_ms, c.key))
         return conditions
-
-    def active_series(self) -> int:
-        """How many series are in an active anomaly now."""
-        return int(self._active.sum())
 
     def _step(self, rows: I64, ts: I64, index: F64) -> tuple[F64]:
         st = self.settings

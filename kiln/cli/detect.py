@@ -13,7 +13,6 @@ from typing import Any
 import click
 import numpy as np
 
-from kiln.analytics.detectors.envelope import LearnedEnvelope
 from kiln.analytics.failure_eval import FailureReport, KnownFailure, evaluate
 from kiln.analytics.monitor import AnomalyMonitor
 from kiln.analytics.nab import PROFILES, score_detections
@@ -46,7 +45,7 @@ def raise_rows(ts_ms: np.ndarray, raises_ms: list[int], bucket_ms: int) -> np.nd
 
 def monitor_series(ts_ms: np.ndarray, value: np.ndarray) -> tuple[list[int], AnomalyMonitor]:
     """Raise times of the monitor over one series fed a day of rows at a time."""
-    mon = AnomalyMonitor(AssetCatalog(), detector=LearnedEnvelope())
+    mon = AnomalyMonitor(AssetCatalog())
     raises = []
     ones = np.ones(len(ts_ms), dtype=np.int64)
     for i in range(0, len(ts_ms), NAB_CHUNK):
@@ -115,11 +114,12 @@ def run_simulated(enterprises: int, days: float, seed: int) -> tuple[FailureRepo
     doc = build_city(seed=seed, enterprises=enterprises)
     catalog = catalog_of_document(doc)
     sim = Simulator(doc, catalog, seed=seed, start_ms=SIM_START_MS)
-    mon = AnomalyMonitor(catalog, detector=LearnedEnvelope())
+    mon = AnomalyMonitor(catalog)
     raises: dict[int, list[int]] = {}
     hours = round(days * 24)
     for h in range(hours):
-        for c in mon.observe(sim.advance(SIM_START_MS + (h + 1) * HOUR_MS).points):
+        bundle = sim.advance(SIM_START_MS + (h + 1) * HOUR_MS)
+        for c in mon.observe(bundle.points, bundle.states):
             if c.active:
                 raises.setdefault(c.equipment_id, []).append(c.ts_ms)
     truth = [

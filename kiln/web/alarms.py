@@ -8,6 +8,7 @@ says when anything changed, and the page fetches the table again.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import fields
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
@@ -23,6 +24,7 @@ from kiln.domain.alarms import Alarm, Severity
 from kiln.errors import BadInput, Conflict, Forbidden, KilnError, NotFound
 from kiln.runtime import Runtime
 from kiln.store.alarm_tables import AlarmQuery
+from kiln.stream.rule_defs import RULE_TYPES
 from kiln.web.deps import RuntimeDep
 from kiln.web.pages import forbidden, not_found
 from kiln.web.plan_filings import _csrf_ok
@@ -161,6 +163,12 @@ def rule_from_form(data: FormData) -> tuple[str, dict[str, Any]]:
                 raise BadInput(f"{text(name)!r} is not a number", where=name) from None
     if "max_per_hour" in doc:
         doc["max_per_hour"] = int(doc["max_per_hour"])
+    # One form serves every kind: keep only the fields the chosen kind has (the select for
+    # above/below always sends a value, whatever the kind).
+    kind_type = RULE_TYPES.get(doc["kind"])
+    if kind_type is not None:
+        known = {f.name for f in fields(kind_type)}
+        doc = {k: v for k, v in doc.items() if k in known or k == "kind"}
     scope: dict[str, Any] = {}
     if text("template"):
         scope["template"] = text("template")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from kiln.analytics.monitor import AnomalyMonitor, MonitorSettings, severity_of
+from kiln.analytics.monitor import NONE, AnomalyMonitor, MonitorSettings, RunningSpells, severity_of
 from kiln.domain.alarms import Severity
 from kiln.domain.assets import Enterprise, Equipment, Line, Signal, Site, Station
-from kiln.domain.batches import PointBatch
+from kiln.domain.batches import PointBatch, StateBatch
 from kiln.domain.catalog import AssetCatalog
+from kiln.errors import BadInput
 
 MIN_MS = 60_000
 T0 = 1_763_942_400_000  # 2025-11-24T00:00Z, 08:00 in Foshan
@@ -45,7 +47,7 @@ def test_a_fault_raises_once_with_an_explanation_and_clears_when_it_ends() -> No
     assert up.kind == "anomaly"
     assert (up.enterprise_id, up.equipment_id, up.series) == (1, 4, 42)
     assert up.since_ms == T0 + 2 * 1440 * MIN_MS + MIN_MS  # the first minute's bucket end
-    assert up.ts_ms - up.since_ms == 60 * MIN_MS
+    assert up.ts_ms - up.since_ms == 120 * MIN_MS  # raise_after_ms
     assert up.message.startswith("j2_motor_temp on weld-robot-4 is ")
     assert "σ above normal (" in up.message
     assert "°C vs " in up.message
@@ -74,6 +76,48 @@ def test_a_lower_threshold_keeps_it_raised_between_the_two() -> None:
     x[2 * 1440 :] += 30.0
     conds = _feed(AnomalyMonitor(_catalog(), settings=settings), x)
     assert [c.active for c in conds] == [True]
+
+
+def _stop_and_cool(mon: AnomalyMonitor, states: bool) -> list:  # type: ignore[type-arg]
+    """Three days at 52 °C running, with a 6 h stop on day 3 during which the motor cools."""
+    rng = np.random.default_rng(4)
+    x = 52.0 + rng.normal(0.0, 0.3, 3 * 1440)
+    stop = slice(2 * 1440, 2 * 1440 + 360)
+    x[stop] = 25.0 + 27.0 * np.exp(-np.arange(360) / 30.0)
+    ts = T0 + np.arange(len(x), dtype=np.int64) * MIN_MS
+    changes = StateBatch.of([4, 4, 4], [T0, ts[stop.start], ts[stop.stop]], [1, 6, 1])
+    out = []
+    for i in range(0, len(x), 120):
+        sb = StateBatch.of(
+            *(c[(changes.ts_ms >= ts[i]) & (changes.ts_ms < ts[i] + 120 * MIN_MS)]
+              for c in (changes.equipment, changes.ts_ms, changes.state))
+        ) if states else None  # fmt: skip
+        out += mon.observe(PointBatch.of(np.full(120, 42), ts[i : i + 120], x[i : i + 120]), sb)
+    return out
+
+
+def test_a_stopped_machine_cooling_is_not_an_anomaly_when_its_state_is_known() -> None:
+    assert _stop_and_cool(AnomalyMonitor(_catalog()), states=True) == []
+
+
+def test_without_states_the_same_cooling_raises() -> None:
+    conds = _stop_and_cool(AnomalyMonitor(_catalog()), states=False)
+    assert [c.active for c in conds][:1] == [True]
+    assert "below normal" in conds[0].message
+
+
+def test_running_spells_continue_across_speed_changes_and_idle() -> None:
+    spells = RunningSpells()
+    # running at 0, a new speed at 10, idle at 20, running at 25, off shift at 40
+    spells.add(StateBatch.of([7] * 5, [0, 10, 20, 25, 40], [1, 1, 2, 1, 6]))
+    run, busy = spells.since(np.array([7, 7, 7, 7, 8]), np.array([15, 22, 30, 45, 30]))
+    assert run.tolist() == [0, NONE, 25, NONE, NONE]
+    assert busy.tolist() == [0, 0, 0, NONE, NONE]
+
+
+def test_states_out_of_range_are_refused_naming_the_monitor() -> None:
+    with pytest.raises(BadInput, match="monitor states: equipment id or time out of range"):
+        RunningSpells().add(StateBatch.of([-1], [0], [1]))
 
 
 def test_severity_grows_with_the_deviation() -> None:

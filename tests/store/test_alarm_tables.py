@@ -25,7 +25,7 @@ def test_saved_alarms_come_back_field_for_field_with_their_history(store: Store)
     a = alarm(1, series=7, score=0.93, occurrences=3)
     store.alarms.save([a], [event_of(a, "raised", 1_000)])
     acked = replace(a, acknowledged=True, acked_ms=2_000, acked_by="li.wei", ack_comment="见")
-    store.alarms.save([acked], [event_of(acked, "acknowledged", 2_000, "li.wei", "见")])
+    store.alarms.save([acked], [event_of(acked, "acknowledged", 2_000, who="li.wei", comment="见")])
     assert store.alarms.get(1) == acked
     assert store.alarms.get(2) is None
     history = store.alarms.history(1)

@@ -25,6 +25,9 @@ class BucketMeans:
         self._open = np.zeros(0, dtype=np.int64)  # bucket number, -1 for none
         self._sum = np.zeros(0, dtype=np.float64)
         self._count = np.zeros(0, dtype=np.int64)
+        self._last = np.zeros(0, dtype=np.int64)  # the previous batch's series column
+        self._last_rows = np.zeros(0, dtype=np.int64)
+        self._same = False  # whether this batch has one point of each of distinct series
 
     def add(self, series: I64, ts_ms: I64, value: F64) -> tuple[I64, I64, F64]:
         """Take a batch; return (series, bucket end ms, mean) of every bucket it closed.
@@ -37,17 +40,23 @@ class BucketMeans:
         """
         check_columns(series, ts_ms, value)
         ok = ~np.isnan(value)
-        series, ts_ms, value = series[ok], ts_ms[ok], value[ok]
-        rows, count = self._rows.rows_of(series)
-        if len(self._ids) < count:
-            self._ids = grow(self._ids, count, 0)
-            self._open = grow(self._open, count, -1)
-            self._sum = grow(self._sum, count, 0.0)
-            self._count = grow(self._count, count, 0)
-        self._ids[rows] = series
+        if not ok.all():
+            series, ts_ms, value = series[ok], ts_ms[ok], value[ok]
+        rows = self._rows_of(series)
         bucket = np.maximum(ts_ms // self.bucket_ms, self._open[rows])
-        order = np.lexsort((bucket, rows))
-        r, b, v = rows[order], bucket[order], value[order]
+        if len(rows) and self._same:
+            # Live ingest: the same series again, each point inside its open bucket.
+            stays = bucket == self._open[rows]
+            if stays.all():
+                self._sum[rows] += value
+                self._count[rows] += 1
+                return self._ids[:0], ts_ms[:0], value[:0]
+        dr, db = np.diff(rows), np.diff(bucket)
+        if np.all((dr > 0) | ((dr == 0) & (db >= 0))):
+            r, b, v = rows, bucket, value  # already by series, then time: the usual batch
+        else:
+            order = np.lexsort((bucket, rows))
+            r, b, v = rows[order], bucket[order], value[order]
         head = np.flatnonzero(np.r_[True, (r[1:] != r[:-1]) | (b[1:] != b[:-1])])
         g_row, g_bucket = r[head], b[head]
         g_sum = np.add.reduceat(v, head) if len(v) else np.zeros(0)
@@ -74,3 +83,18 @@ class BucketMeans:
             (out_bucket[o] + 1) * self.bucket_ms,
             out_mean[o].astype(np.float64),
         )
+
+    def _rows_of(self, series: I64) -> I64:
+        """State rows of the series, reusing the last lookup when the column repeats."""
+        if len(series) == len(self._last) and np.array_equal(series, self._last):
+            return self._last_rows
+        rows, count = self._rows.rows_of(series)
+        if len(self._ids) < count:
+            self._ids = grow(self._ids, count, 0)
+            self._open = grow(self._open, count, -1)
+            self._sum = grow(self._sum, count, 0.0)
+            self._count = grow(self._count, count, 0)
+        self._ids[rows] = series
+        self._same = len(np.unique(rows)) == len(rows)
+        self._last, self._last_rows = series.copy(), rows
+        return rows

@@ -61,15 +61,24 @@ class RobustLevel:
         self._last_ts = np.zeros(0, dtype=np.int64)
         self._level = np.zeros(0, dtype=np.float64)
         self._mad = np.zeros(0, dtype=np.float64)
+        self._floor = np.zeros(0, dtype=np.float64)
 
     def score_many(self, series: I64, ts_ms: I64, value: F64) -> F64:
         """Score each point in [0, 1] against its series' history, then learn it."""
         return self.assess_many(series, ts_ms, value).score
 
-    def assess_many(self, series: I64, ts_ms: I64, value: F64) -> Assessment:
-        """Score, z, level and sigma for each point, learning as it goes (see `Detector`)."""
+    def assess_many(
+        self, series: I64, ts_ms: I64, value: F64, floor: F64 | None = None
+    ) -> Assessment:
+        """Score, z, level and sigma for each point, learning as it goes (see `Detector`).
+
+        floor is a least sigma per point (its series' meaningful change), kept per series.
+        """
         check_columns(series, ts_ms, value)
         rows, count = self._rows.rows_of(series)
+        self._floor = grow(self._floor, count, 0.0)
+        if floor is not None:
+            self._floor[rows] = floor
         self._n = grow(self._n, count, 0)
         self._last_ts = grow(self._last_ts, count, 0)
         self._level = grow(self._level, count, 0.0)
@@ -80,6 +89,7 @@ class RobustLevel:
     def sigma_of(self, rows: I64) -> F64:
         """The current sigma of state rows (the floor applied)."""
         floor = self.min_sigma_frac * np.maximum(np.abs(self._level[rows]), 1.0)
+        floor = np.maximum(floor, self._floor[rows])
         return np.maximum(SIGMA_PER_MAD * self._mad[rows], floor)
 
     def _step(self, rows: I64, ts: I64, x: F64) -> tuple[F64, F64, F64, F64]:
