@@ -211,6 +211,13 @@ class NatsSettings(_Section):
         description="durable consumer name, the same for every worker that shares the stream",
     )
     batch: int = Field(500, ge=1, le=10_000, description="messages fetched (and committed) at once")
+    in_flight: int = Field(
+        2,
+        ge=1,
+        le=16,
+        description="fetches decoded and committed at once (2: the next is fetched while the "
+        "last commits)",
+    )
     fetch_timeout_s: float = Field(
         1.0, gt=0, le=60, description="how long a fetch waits for messages"
     )

@@ -4,6 +4,10 @@ A failure counts as detected when a condition on its equipment was raised betwee
 its precursor and the failure; its lead time is from the first such raise to the failure. A raise
 is a false alarm unless it falls in a precursor, or in the repair that follows a failure (the
 equipment is down and known to be, until `end_ms` plus `settle_ms` while it warms up again).
+
+A monitor that judges only running minutes cannot see a precursor the equipment never ran
+through; `running_during` measures how long each one ran, so a report can be given both over all
+failures and over those seen running.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from kiln.errors import BadInput
 
@@ -72,11 +77,13 @@ def evaluate(
     start_ms: int,
     end_ms: int,
     settle_ms: int = 3_600_000,
+    excused: Sequence[KnownFailure] = (),
 ) -> FailureReport:
     """Score raise times per equipment against known failures over [start_ms, end_ms).
 
     Only failures whose precursor began in the span are scored; `equipment` is how many were
-    watched (those with no raise count too).
+    watched (those with no raise count too). excused failures are not scored, but a raise in
+    their precursor or repair is not false either (they happened, the alarm was right).
 
     >>> f = [KnownFailure(1, 0, 10 * 3_600_000, 12 * 3_600_000)]
     >>> r = evaluate({1: [4 * 3_600_000, 11 * 3_600_000], 2: [DAY_MS]}, f,
@@ -105,7 +112,7 @@ def evaluate(
     for eq, times in raises_ms.items():
         spans = [
             (f.precursor_start_ms, (f.end_ms if f.end_ms is not None else f.failure_ms) + settle_ms)
-            for f in failures
+            for f in (*failures, *excused)
             if f.equipment_id == eq
         ]
         for at in times:
@@ -118,3 +125,38 @@ def evaluate(
         false_alarms=false,
         equipment_days=equipment * (end_ms - start_ms) / DAY_MS,
     )
+
+
+def running_during(
+    failures: Sequence[KnownFailure],
+    equipment: NDArray[np.int64],
+    ts_ms: NDArray[np.int64],
+    running: NDArray[np.bool_],
+) -> NDArray[np.int64]:
+    """Milliseconds each failure's equipment ran during its precursor, from state changes.
+
+    equipment, ts_ms and running are the state changes (from ts_ms on, running or not), in any
+    order; before its first change an equipment counts as not running.
+
+    >>> f = [KnownFailure(1, 0, 10 * 3_600_000)]
+    >>> running_during(f, np.array([1, 1, 2]), np.array([-3_600_000, 4 * 3_600_000, 0]),
+    ...                np.array([True, False, True])).tolist()
+    [14400000]
+    """
+    if not (len(equipment) == len(ts_ms) == len(running)):
+        raise BadInput(
+            f"state columns differ in length: equipment {len(equipment)}, ts_ms {len(ts_ms)}, "
+            f"running {len(running)}",
+            where="failure_eval",
+        )
+    order = np.lexsort((ts_ms, equipment))
+    eq, ts, run = equipment[order], ts_ms[order], running[order]
+    out = np.zeros(len(failures), dtype=np.int64)
+    for i, f in enumerate(failures):
+        lo, hi = np.searchsorted(eq, f.equipment_id), np.searchsorted(eq, f.equipment_id, "right")
+        start, on = ts[lo:hi], run[lo:hi]
+        end = np.r_[start[1:], np.iinfo(np.int64).max]
+        a = np.clip(start, f.precursor_start_ms, f.failure_ms)
+        b = np.clip(end, f.precursor_start_ms, f.failure_ms)
+        out[i] = int(((b - a) * on).sum())
+    return out

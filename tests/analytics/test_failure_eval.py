@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from kiln.analytics.failure_eval import DAY_MS, KnownFailure, evaluate
+from kiln.analytics.failure_eval import DAY_MS, KnownFailure, evaluate, running_during
 from kiln.errors import BadInput
 
 H = 3_600_000
@@ -44,3 +45,35 @@ def test_an_empty_span_is_refused_naming_where() -> None:
 def test_a_failure_before_its_precursor_is_refused_naming_the_equipment() -> None:
     with pytest.raises(BadInput, match="equipment 7"):
         evaluate({}, [KnownFailure(7, 5 * H, 4 * H)], equipment=1, start_ms=0, end_ms=DAY_MS)
+
+
+def test_an_excused_failure_is_not_scored_but_its_raises_are_not_false() -> None:
+    hidden = KnownFailure(1, 50 * H, 60 * H, 62 * H)  # a precursor that never ran
+    r = evaluate(
+        {1: [55 * H, 100 * H]}, [], equipment=1, start_ms=0, end_ms=7 * DAY_MS, excused=[hidden]
+    )
+    assert (r.failures, r.detected, r.false_alarms) == (0, 0, 1)
+
+
+def test_running_during_a_precursor_over_a_weekend_shutdown() -> None:
+    # Equipment 3 runs Friday 06:00-22:00 (hours 4*24+6 .. 4*24+22), then off until Monday.
+    fri, mon = 4 * 24 * H, 7 * 24 * H
+    failures = [
+        KnownFailure(3, fri + 20 * H, mon),  # 2 h of running, then the weekend
+        KnownFailure(3, fri + 23 * H, mon),  # the whole precursor inside the shutdown
+        KnownFailure(4, 0, H),  # no state ever reported: never seen running
+    ]
+    ran = running_during(
+        failures,
+        np.array([3, 3, 3], dtype=np.int64),
+        np.array([fri + 22 * H, fri + 6 * H, mon], dtype=np.int64),  # any order
+        np.array([False, True, True]),
+    )
+    assert ran.tolist() == [2 * H, 0, 0]
+
+
+def test_running_during_refuses_columns_of_different_lengths() -> None:
+    with pytest.raises(BadInput, match="failure_eval: state columns differ in length"):
+        running_during(
+            [], np.zeros(2, dtype=np.int64), np.zeros(1, dtype=np.int64), np.zeros(2, dtype=bool)
+        )

@@ -127,3 +127,44 @@ def test_severity_grows_with_the_deviation() -> None:
         Severity.HIGH,
         Severity.CRITICAL,
     ]
+
+
+def _excursion(mon: AnomalyMonitor, states: bool, rise: float, minutes: int) -> list:  # type: ignore[type-arg]
+    """Three days at 52 °C running; on day 3 from 08:00 local, rise degrees for minutes."""
+    rng = np.random.default_rng(5)
+    x = 52.0 + rng.normal(0.0, 0.3, 3 * 1440)
+    x[2 * 1440 : 2 * 1440 + minutes] += rise
+    ts = T0 + np.arange(len(x), dtype=np.int64) * MIN_MS
+    out = []
+    for i in range(0, len(x), 120):
+        sb = StateBatch.of([4], [T0], [1]) if states and i == 0 else None
+        out += mon.observe(PointBatch.of(np.full(120, 42), ts[i : i + 120], x[i : i + 120]), sb)
+    return out
+
+
+def test_with_states_known_a_shorter_hold_at_a_lower_threshold_raises() -> None:
+    # 8 degrees is about 6 sigma beyond the band (sigma: 2 % of the 60 degree range).
+    conds = _excursion(AnomalyMonitor(_catalog()), states=True, rise=8.0, minutes=45)
+    assert [c.active for c in conds] == [True, False]
+    assert conds[0].ts_ms - conds[0].since_ms == 20 * MIN_MS  # raise_after_ms_running
+
+
+def test_without_states_the_same_excursion_is_held_to_the_strict_rule() -> None:
+    assert _excursion(AnomalyMonitor(_catalog()), states=False, rise=8.0, minutes=45) == []
+
+
+def test_with_states_known_four_and_a_half_sigma_raises_and_without_it_does_not() -> None:
+    # 6.5 degrees: about 4.5 sigma beyond the band, under the 6 sigma of the strict rule.
+    rise, minutes = 6.5, 3 * 60
+    assert [c.active for c in _excursion(AnomalyMonitor(_catalog()), True, rise, minutes)] == [
+        True,
+        False,
+    ]
+    assert _excursion(AnomalyMonitor(_catalog()), False, rise, minutes) == []
+
+
+def test_settings_refuse_a_running_threshold_below_the_clear_one() -> None:
+    with pytest.raises(ValueError, match="clear_score <= raise_score and raise_score_running"):
+        MonitorSettings(raise_score_running=0.4)
+    with pytest.raises(ValueError, match="times must not be negative"):
+        MonitorSettings(raise_after_ms_running=-1)

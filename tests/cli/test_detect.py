@@ -53,21 +53,39 @@ def test_a_missing_window_key_is_refused_naming_the_file(tmp_path: Path) -> None
     assert "no windows for 'x.csv'" in str(res.exception)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="detection target not reached (3 enterprises x 14 days): 8/15 detected, "
-    "median lead 129 min, 0.15 false alarms per equipment-week",
-)
-def test_simulated_failures_meet_the_targets() -> None:
+def _simulated(enterprises: int, days: int, seed: int) -> dict[str, Any]:
     res = CliRunner().invoke(
-        detect, ["simulated", "--enterprises", "1", "--days", "10", "--seed", "7", "--json"]
-    )
+        detect,
+        ["simulated", "--enterprises", str(enterprises), "--days", str(days), "--seed", str(seed),
+         "--json"],
+    )  # fmt: skip
     assert res.exit_code == 0, res.output
-    out = json.loads(res.output)
-    assert out["failures"] > 0
+    out: dict[str, Any] = json.loads(res.output)
+    return out
+
+
+def test_simulated_failures_meet_the_targets() -> None:
+    out = _simulated(3, 14, 11)
+    assert (out["equipment"], out["failures"], out["detected"]) == (26, 24, 24)
     assert out["detection_rate"] >= 0.9
     assert out["median_lead_min"] >= 30
     assert out["false_per_equipment_week"] < 1.0
+    assert out["false_alarms"] == 11
+    # One precursor ran less than an hour; it is left out of seen_running, its raise excused.
+    seen = out["seen_running"]
+    assert (seen["failures"], seen["detected"], seen["false_alarms"]) == (23, 23, 11)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="1 enterprise x 10 days, seed 7: 8/11 detected. One failure's precursor lies in the "
+    "weekend shutdown (never seen running); one press's first brake-wear precursor falls in the "
+    "warm-up day, so its learned band already holds the second one; one precursor is mostly "
+    "stopped time",
+)
+def test_simulated_failures_meet_the_targets_on_the_small_seed_7_city() -> None:
+    out = _simulated(1, 10, 7)
+    assert out["detection_rate"] >= 0.9
 
 
 def test_simulated_refuses_a_span_too_short_to_learn() -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,16 +18,7 @@ from kiln.config import load_settings
 from kiln.simulator.protocols.feed import CityFeed
 from tests.conftest import NOW_MS
 from tests.mosquitto import free_port
-
-KILN = [sys.executable, "-m", "kiln.cli"]
-
-
-def wait_for(path: Path, proc: subprocess.Popen[bytes], seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while not path.exists():
-        assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
-        assert time.monotonic() < deadline, f"{path} was not written"
-        time.sleep(0.1)
+from tests.processes import KILN, finish, wait_for
 
 
 def test_a_modbus_city_reaches_the_store_through_kiln_ingest(tmp_path: Path) -> None:
@@ -39,11 +29,12 @@ def test_a_modbus_city_reaches_the_store_through_kiln_ingest(tmp_path: Path) -> 
          "--port", str(free_port()), "--ingest-config", str(conf)],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )  # fmt: skip
+    ingest: subprocess.Popen[bytes] | None = None
     try:
         wait_for(conf, sim)
         time.sleep(2)  # the servers open once the settings are written
         ingest = subprocess.Popen(
-            [*KILN, "ingest", "--config", str(conf)],
+            [*KILN, "ingest", "--config", str(conf), "--metrics-port", "0"],
             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         )  # fmt: skip
         time.sleep(8)
@@ -52,8 +43,7 @@ def test_a_modbus_city_reaches_the_store_through_kiln_ingest(tmp_path: Path) -> 
         assert ingest.returncode == 0, out
         assert "rows committed" in out
     finally:
-        sim.send_signal(signal.SIGINT)
-        sim.communicate(timeout=60)
+        finish(ingest, sim)
     con = duckdb.connect(str(tmp_path / "kiln.duckdb"), read_only=True)
     try:
         points = con.execute("SELECT count(*), count(DISTINCT series) FROM points").fetchall()[0]

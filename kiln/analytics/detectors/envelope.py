@@ -13,7 +13,10 @@ one sigma per `shrink_tau_s` (so old extremes are forgotten over days).
 Chosen by measurement (simulator: 3 enterprises, 22 equipment, 14 days, seed 7, warm-up 1 day;
 NAB dev files). The kept default (shrink 3 d; monitor: 6 sigma held 2 h, judged only while
 running, noise floor 2 % of the declared range) detects 8/15 failures, median lead 129 min, 0.15
-false alarms per equipment-week, and NAB machine_temperature 4/4 windows with 1 false positive.
+false alarms per equipment-week, and NAB machine_temperature 4/4 windows with 1 false positive;
+with the monitor's shorter hold where states are known (`MonitorSettings`), 11/15.
+A known weakness: the warm-up day's min and max become the edges, so a precursor that falls in
+it widens the band for days (one press in the 1 enterprise x 10 day city misses its next one).
 The earlier default (shrink 1 d, 4.5 sigma held 1 h, every minute judged) scored 13/15 but
 mostly through stopped machines cooling (2.8 false alarms per equipment-week, NAB 25 FP).
 """

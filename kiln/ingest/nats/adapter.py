@@ -102,14 +102,26 @@ class NatsAdapter:
             if self._trouble is not None:
                 log.info("%s %s reachable again", self.label, self._where())
                 self._trouble = None
-            while True:
-                try:
-                    msgs = await sub.fetch(cfg.batch, timeout=cfg.fetch_timeout_s)
-                except nats.errors.TimeoutError:
-                    if nc.is_closed:
-                        raise nats.errors.ConnectionClosedError from None
-                    continue  # nothing arrived meanwhile
-                await self.deliver(msgs, sink, prefix)
+            # Up to in_flight fetches at once: the next one is fetched and decoded while the
+            # writer commits the last (each message keeps its own identity and ack, so the
+            # order in which they commit does not matter).
+            busy: set[asyncio.Task[None]] = set()
+            try:
+                while True:
+                    try:
+                        msgs = await sub.fetch(cfg.batch, timeout=cfg.fetch_timeout_s)
+                    except nats.errors.TimeoutError:
+                        if nc.is_closed:
+                            raise nats.errors.ConnectionClosedError from None
+                        await _settle(busy, below=cfg.in_flight + 1)  # nothing arrived
+                        continue
+                    busy.add(asyncio.create_task(self.deliver(msgs, sink, prefix)))
+                    await _settle(busy, below=cfg.in_flight)
+            finally:
+                # Deliveries still waiting for their commit hand their messages back (nak).
+                for task in busy:
+                    task.cancel()
+                await asyncio.gather(*busy, return_exceptions=True)
         finally:
             await _close(nc)
 
@@ -217,6 +229,17 @@ class NatsAdapter:
             log.info("%s commits again", self.label)
             self._failing = False
         self._retry.reset()
+
+
+async def _settle(busy: set[asyncio.Task[None]], *, below: int) -> None:
+    """Wait until fewer than `below` deliveries are busy; a failed one raises here."""
+    done = {t for t in busy if t.done()}
+    while len(busy) - len(done) >= below:
+        finished, _ = await asyncio.wait(busy - done, return_when=asyncio.FIRST_COMPLETED)
+        done |= finished
+    busy -= done
+    for task in done:
+        task.result()
 
 
 async def _each(calls: Iterable[Awaitable[None]]) -> None:

@@ -165,12 +165,15 @@ class Wrapped:
 
 
 class CommitsThenHangs(Wrapped):
-    """The first commit is made, then the worker dies before it can acknowledge."""
+    """The first commit is made, then the worker dies before it can acknowledge: nothing it
+    does afterwards (a fetch it took meanwhile) is committed or answered."""
 
     async def submit_group(self, items: Sequence[tuple[Bundle, str | None]]) -> int:
-        added = await super().submit_group(items)
-        if self.calls == 1:
+        if self.calls >= 1:
+            self.calls += 1
             await asyncio.Event().wait()
+        added = await super().submit_group(items)
+        await asyncio.Event().wait()
         return added
 
 

@@ -6,23 +6,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import duckdb
 
 from tests.nats import NatsServer
-
-KILN = [sys.executable, "-m", "kiln.cli"]
-
-
-def wait_for(path: Path, proc: subprocess.Popen[bytes], seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while not path.exists():
-        assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
-        assert time.monotonic() < deadline, f"{path} was not written"
-        time.sleep(0.1)
+from tests.processes import KILN, finish, wait_for
 
 
 def test_a_city_published_to_jetstream_reaches_the_store_through_kiln_ingest(
@@ -49,13 +39,7 @@ def test_a_city_published_to_jetstream_reaches_the_store_through_kiln_ingest(
         out = ingest.communicate(timeout=60)[0].decode()
         assert ingest.returncode == 0, out
     finally:
-        for proc in (p for p in (ingest, sim) if p is not None and p.poll() is None):
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.communicate(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.communicate()
+        finish(ingest, sim)
     con = duckdb.connect(str(tmp_path / "kiln.duckdb"), read_only=True)
     try:
         points, series = con.execute(
