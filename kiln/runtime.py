@@ -242,6 +242,7 @@ def build_runtime(
 
 def _add_alarms(rt: Runtime) -> None:
     from kiln.alarm_service.service import AlarmService
+    from kiln.kpi_service import KpiService
     from kiln.stream.rule_defs import parse_rule
 
     cfg = rt.settings.alarms
@@ -253,6 +254,7 @@ def _add_alarms(rt: Runtime) -> None:
         detect=cfg.detect,
         flap_transitions=cfg.flap_transitions,
         flap_window_ms=int(cfg.flap_window_s * 1000),
+        kpis=KpiService(rt.store, rt.settings.kpi),
     )
     notify = rt.settings.notify
     if notify.webhooks or notify.email:

@@ -18,12 +18,14 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from kiln.alarm_service.kpi_feed import KpiFeed
 from kiln.analytics.monitor import AnomalyMonitor
 from kiln.clock import Clock
 from kiln.domain.alarms import Alarm, AlarmBook, AlarmEvent, Condition
 from kiln.domain.batches import Bundle
 from kiln.domain.catalog import AssetCatalog
 from kiln.errors import BadInput
+from kiln.kpi_service import KpiService
 from kiln.store.alarm_tables import AlarmQuery
 from kiln.store.base import Store
 from kiln.stream.rule_defs import Rule, parse_rule
@@ -48,6 +50,7 @@ class AlarmService:
         notify: Callable[[Sequence[AlarmEvent]], object] | None = None,
         flap_transitions: int | None = None,
         flap_window_ms: int | None = None,
+        kpis: KpiService | None = None,
     ) -> None:
         self.store, self.clock = store, clock
         self.config_rules = list(config_rules)
@@ -71,6 +74,7 @@ class AlarmService:
         self.skipped = 0  # bundles not evaluated because the queue was full
         self.raised = 0  # alarms raised since start
         self.version = 0  # bumps on every stored change, for the console's live updates
+        self.kpi_feed = KpiFeed(kpis, store.catalog, clock.now_ms()) if kpis else None
 
     # -- rules -------------------------------------------------------------------------------
 
@@ -178,8 +182,12 @@ class AlarmService:
     def tick(self) -> list[AlarmEvent]:
         """Time-based rules and the book's timers, at the clock's now."""
         with self._lock:
+            self._rebuild(self.store.catalog())
             now = self.clock.now_ms()
-            return self._apply(self.engine.tick(now), now)
+            conditions = self.engine.tick(now)
+            if self.kpi_feed is not None:
+                conditions += self.kpi_feed.tick(self.engine, now)
+            return self._apply(conditions, now)
 
     def observe_kpi(
         self, equipment_id: int, kpi: str, value: float, start_ms: int, end_ms: int

@@ -162,6 +162,17 @@ class RuleEngine:
                     out.append(flag.target.condition(True, due, words, since_ms=seen))
         return sorted(out, key=lambda c: c.ts_ms)
 
+    def kpi_watch(self) -> dict[tuple[str, str], list[int]]:
+        """(kpi, over) -> the equipment KPI rules watch: what whoever computes KPIs must feed
+        to `observe_kpi`."""
+        out: dict[tuple[str, str], set[int]] = {}
+        for equipment_id, flags in self._kpi.items():
+            for flag in flags:
+                rule = flag.target.rule
+                assert isinstance(rule, KpiRule)
+                out.setdefault((rule.kpi, rule.over), set()).add(equipment_id)
+        return {key: sorted(ids) for key, ids in out.items()}
+
     def observe_kpi(
         self,
         equipment_id: int,
