@@ -31,6 +31,7 @@ import shutil
 import subprocess
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +87,9 @@ def broker_conf(folder: Path, port: int) -> Path:
 
 def payload_files(folder: Path, messages: int) -> list[tuple[str, Path]]:
     """(topic, file of lines) per publisher; each line one message of 100 values."""
-    t0 = int(time.time() * 1000) - 7 * 86_400_000  # a week back: no timestamp is refused
+    # Every message different (Kiln recognises a message sent again by its topic and
+    # payload): 20,000 messages of 100 s each span 23 days, ending a week back.
+    t0 = int(time.time() * 1000) - 30 * 86_400_000
     out = []
     per = messages // PUBLISHERS
     for k in range(PUBLISHERS):
@@ -94,7 +97,7 @@ def payload_files(folder: Path, messages: int) -> list[tuple[str, Path]]:
         path = folder / f"pub-{k}.lines"
         with path.open("wb") as f:
             for m in range(per):
-                start = t0 + (m % 5_000) * VALUES_PER_MESSAGE * 1000
+                start = t0 + m * VALUES_PER_MESSAGE * 1000
                 ts = [start + i * 1000 for i in range(VALUES_PER_MESSAGE)]
                 v = [round(40.0 + ((m * 7 + i * 13) % 1000) / 37.0, 2) for i in range(100)]
                 f.write(orjson.dumps({"ts": ts, "v": v}) + b"\n")
@@ -223,7 +226,10 @@ class _Counting:
         return self.real.catalog
 
     async def submit(self, bundle: Bundle, *, batch_id: str | None = None) -> int:
-        added = await self.real.submit(bundle, batch_id=batch_id)
+        return await self.submit_group([(bundle, batch_id)])
+
+    async def submit_group(self, items: Sequence[tuple[Bundle, str | None]]) -> int:
+        added = await self.real.submit_group(items)
         self.rows += added
         if self.rows >= self.target:
             self.done.set()

@@ -44,6 +44,11 @@ class MqttSettings(BrokerSettings):
     root: str = Field("fs/v1", description="UNS root: <root>/<enterprise>/<site>/<area>/...")
     topics: list[str] = Field(default_factory=list, description="topic filters (default: <root>/#)")
     qos: Literal[0, 1] = Field(1, description="subscription QoS; 1 acknowledges after commit")
+    dedupe: bool = Field(
+        True,
+        description="QoS 1: commit each message under its topic and payload digest, so one "
+        "delivered again is stored once",
+    )
     shared_group: str = Field(
         "",
         pattern=r"^[^/+#]*$",

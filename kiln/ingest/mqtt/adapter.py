@@ -4,7 +4,10 @@ Messages that arrive together are decoded as one batch (everything queued when t
 to it, up to MAX_BATCH messages) and submitted once. With QoS 1 the broker session outlives the
 connection and every message of a batch is acknowledged only after ``sink.submit`` returned, so
 a crash or a failed commit loses nothing: the broker delivers the unacknowledged messages again
-(at least once; a message redelivered after its batch committed is stored twice).
+(at least once). With ``dedupe`` (the default for QoS 1) each message is committed under an
+identity made of its topic and a digest of its payload, which holds its timestamps: a message
+the broker delivers again after its batch committed finds its identity claimed and stores
+nothing twice, as a JetStream message does with its stream sequence.
 
 With ``shared_group`` several workers subscribe to ``$share/<group>/<filter>`` (MQTT 5) and the
 broker hands each message to one of them; each worker keeps its own persistent session under a
@@ -14,6 +17,7 @@ client id that survives its restarts (see ``client_id``).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 
 from kiln.config_ingest import MqttSettings
@@ -103,19 +107,39 @@ class MqttAdapter:
         try:
             async with conn:
                 async for batch in conn.batches(max_messages=MAX_BATCH):
-                    decoded = self.decode(batch, sink)
-                    for batch_id, bundle in decoded.keyed:
-                        await self._submit(sink, bundle, batch_id)
-                    if len(decoded.bundle):
-                        await self._submit(sink, decoded.bundle, None)
+                    if self.cfg.qos == 1 and self.cfg.dedupe:
+                        items = self.decode_each(batch, sink)
+                    else:
+                        decoded = self.decode(batch, sink)
+                        items = [(bundle, batch_id) for batch_id, bundle in decoded.keyed]
+                        if len(decoded.bundle):
+                            items.append((decoded.bundle, None))
+                    if items:
+                        await self._submit(sink, items)
                     conn.ack(batch)
         finally:
             self.subscribed.clear()
 
     def decode(self, batch: list[Received], sink: Sink) -> Decoded:
-        """Decode a batch of messages; refused ones go to the sink's dead letters."""
-        catalog, now_ms = sink.catalog, sink.now_ms()
-        decoder = BatchDecoder(catalog, now_ms)
+        """Decode a batch of messages into one bundle; refused ones go to the dead letters."""
+        decoder = self._decoder(batch, sink)
+        decoded = decoder.finish()
+        self._refuse(batch, decoded.refused, sink)
+        return decoded
+
+    def decode_each(self, batch: list[Received], sink: Sink) -> list[tuple[Bundle, str | None]]:
+        """Decode a batch message by message: (bundle, identity) per message with rows, the
+        identity a Kiln batch names or else the message's own (topic and payload digest)."""
+        each = self._decoder(batch, sink).finish_each()
+        self._refuse(batch, each.refused, sink)
+        return [
+            (bundle, own_id or message_id(batch[i].topic, batch[i].payload))
+            for i, (bundle, own_id) in each.bundles.items()
+        ]
+
+    def _decoder(self, batch: list[Received], sink: Sink) -> BatchDecoder:
+        catalog = sink.catalog
+        decoder = BatchDecoder(catalog, sink.now_ms())
         route = self.namespace.route
         for i, msg in enumerate(batch):
             r = route(msg.topic, catalog)
@@ -123,25 +147,27 @@ class MqttAdapter:
                 decoder.refused[i] = r.reason
             else:
                 decoder.add(i, r, msg.payload)
-        decoded = decoder.finish()
         self.received += len(batch)
-        for i in sorted(decoded.refused):
-            msg, reason = batch[i], decoded.refused[i]
+        return decoder
+
+    def _refuse(self, batch: list[Received], refused: dict[int, str], sink: Sink) -> None:
+        catalog, now_ms, route = sink.catalog, sink.now_ms(), self.namespace.route
+        for i in sorted(refused):
+            msg, reason = batch[i], refused[i]
             ent = route(msg.topic, catalog).enterprise_id
             sink.dead_letter(
                 DeadLetter(now_ms, self.label, msg.topic, reason, msg.payload[:PAYLOAD_HEAD], ent)
             )
-        self.refused += len(decoded.refused)
-        return decoded
+        self.refused += len(refused)
 
-    async def _submit(self, sink: Sink, bundle: Bundle, batch_id: str | None) -> None:
+    async def _submit(self, sink: Sink, items: list[tuple[Bundle, str | None]]) -> None:
         """Commit, retrying with backoff while the store fails: the messages stay unacknowledged
         (QoS 1) and the broker holds the rest back, so nothing is lost while it is down."""
         pause = FIRST_RETRY_S
         failing = False
         while True:
             try:
-                await sink.submit(bundle, batch_id=batch_id)
+                await sink.submit_group(items)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -149,7 +175,7 @@ class MqttAdapter:
                     log.exception(
                         "%s could not commit %d rows; retrying with backoff up to %g s",
                         self.label,
-                        len(bundle),
+                        sum(len(bundle) for bundle, _ in items),
                         self.cfg.reconnect_max_s,
                     )
                     failing = True
@@ -159,3 +185,15 @@ class MqttAdapter:
             if failing:
                 log.info("%s commits again", self.label)
             return
+
+
+def message_id(topic: str, payload: bytes) -> str:
+    """A message's identity from what it says: the same message always gets the same one.
+
+    The topic is in the digest, not spelled out: a stored identity is 37 characters whatever the
+    topic's length (one is kept per message for [store] batch_ids_days).
+    """
+    digest = hashlib.blake2b(topic.encode(), digest_size=16)
+    digest.update(b"\x00")
+    digest.update(payload)
+    return f"mqtt:{digest.hexdigest()}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -71,28 +72,76 @@ class Wrapped:
     async def register(self, doc: dict[str, Any], *, where: str) -> AssetCatalog:
         return await self.real.register(doc, where=where)
 
-    async def submit(self, bundle: Bundle, *, batch_id: str | None = None) -> int:
+    async def submit_group(self, items: Sequence[tuple[Bundle, str | None]]) -> int:
         self.calls += 1
-        return await self.real.submit(bundle, batch_id=batch_id)
+        return await self.real.submit_group(items)
 
 
 class FailsFirst(Wrapped):
     """The first commit fails (a store that is briefly unavailable)."""
 
-    async def submit(self, bundle: Bundle, *, batch_id: str | None = None) -> int:
+    async def submit_group(self, items: Sequence[tuple[Bundle, str | None]]) -> int:
         self.calls += 1
         if self.calls == 1:
             raise RuntimeError("disk full")
-        return await self.real.submit(bundle, batch_id=batch_id)
+        return await self.real.submit_group(items)
 
 
 class Hangs(Wrapped):
     """A commit that never returns (the process dies before it does)."""
 
-    async def submit(self, bundle: Bundle, *, batch_id: str | None = None) -> int:
+    async def submit_group(self, items: Sequence[tuple[Bundle, str | None]]) -> int:
         self.calls += 1
         await asyncio.Event().wait()
         raise AssertionError("unreachable")
+
+
+class CommitsThenHangs(Wrapped):
+    """The first commit is made, then the process dies before it can acknowledge."""
+
+    async def submit_group(self, items: Sequence[tuple[Bundle, str | None]]) -> int:
+        self.calls += 1
+        if self.calls == 1:
+            await self.real.submit_group(items)
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+
+async def test_a_message_committed_but_never_acknowledged_is_stored_once(
+    runtime: Runtime, broker: Broker
+) -> None:
+    first = adapter(broker)
+    hangs = CommitsThenHangs(runtime)
+    async with running(first, hangs):  # type: ignore[arg-type]
+        await apublish(broker.port, tonnage(0, 40))
+        await until(lambda: hangs.calls >= 1, "the first commit")
+        await runtime.writer.flushed()
+    sid = series(runtime, "press-1", "tonnage")
+    committed = len(stored(runtime, sid))
+    assert committed >= 1  # stored, and the broker was never told
+    # The broker delivers the unacknowledged messages again to the same session: their
+    # identities (topic and payload digest) are claimed, so they store nothing twice.
+    second = adapter(broker)
+    async with running(second, runtime.sink):
+        await settled(runtime, second, 40)
+    assert second.received >= committed
+    assert [v for _, v in stored(runtime, sid)] == [float(k) for k in range(40)]
+
+
+async def test_the_same_message_sent_twice_is_stored_once_and_without_dedupe_twice(
+    runtime: Runtime, broker: Broker
+) -> None:
+    sid = series(runtime, "press-1", "tonnage")
+    a = adapter(broker)
+    async with running(a, runtime.sink):
+        await apublish(broker.port, tonnage(0, 5) + tonnage(0, 5))
+        await settled(runtime, a, 10)
+    assert len(stored(runtime, sid)) == 5
+    plain = adapter(broker, dedupe=False, client_id="plain")
+    async with running(plain, runtime.sink):
+        await apublish(broker.port, tonnage(0, 5))
+        await settled(runtime, plain, 5)
+    assert len(stored(runtime, sid)) == 10  # at least once: stored again
 
 
 @pytest.mark.parametrize("protocol", ["3.1.1", "5"])

@@ -5,6 +5,7 @@ its session held."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,7 @@ class Hangs:
     async def register(self, doc: dict[str, Any], *, where: str) -> AssetCatalog:
         return await self.real.register(doc, where=where)
 
-    async def submit(self, bundle: Bundle, *, batch_id: str | None = None) -> int:
+    async def submit_group(self, items: Sequence[tuple[Bundle, str | None]]) -> int:
         self.calls += 1
         await asyncio.Event().wait()
         raise AssertionError("unreachable")
