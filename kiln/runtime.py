@@ -241,6 +241,11 @@ def build_runtime(
 
 
 def _add_alarms(rt: Runtime) -> None:
+    # One alarm book per database: processes sharing PostgreSQL (API replicas) elect one
+    # evaluator; the others list alarms and answer 503 to acknowledging (docs/alarms.md).
+    if not rt.store.claim("alarms"):
+        log.warning("another process evaluates alarms on this database; this one lists them only")
+        return
     from kiln.alarm_service.service import AlarmService
     from kiln.kpi_service import KpiService
     from kiln.stream.rule_defs import parse_rule

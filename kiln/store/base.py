@@ -274,6 +274,11 @@ class Store(Protocol):
         per series); return rows rewritten, 0 when no closed day is left to do."""
         ...
 
+    def claim(self, role: str) -> bool:
+        """Take a role that only one process sharing the store may hold at a time (it is
+        released when the holder closes the store or dies); whether this process has it."""
+        ...
+
     def close(self) -> None:
         """Flush and release the database."""
         ...

@@ -540,6 +540,10 @@ class DuckDBStore:
         con.execute("CHECKPOINT")
         return read_storage_report(con, self._catalog, self.path, now_ms, days=days)
 
+    def claim(self, role: str) -> bool:
+        """A role only one process may hold: a DuckDB file has one process, so always."""
+        return True
+
     def close(self) -> None:
         """Save the last values, checkpoint and close the database."""
         with self._write_lock:

@@ -8,12 +8,14 @@ in meta changes. Points and counts go in by binary COPY into day partitions made
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
+import psycopg
 import pyarrow as pa
 
 from kiln.domain.asset_document import parse_asset_document
@@ -59,6 +61,8 @@ class PostgresStore:
     """Kiln's store in a PostgreSQL database (a libpq URL), with a pool of connections."""
 
     def __init__(self, url: str, *, pool_size: int = 8) -> None:
+        self._url = url
+        self._claims: dict[str, psycopg.Connection[Any]] = {}
         self._db = PostgresPool(url, size=pool_size)
         self._pool = self._db.pool
         self.where = self._db.where
@@ -372,8 +376,29 @@ class PostgresStore:
             lambda c: read_storage_report(c, self.catalog(), now_ms, days=days)
         )
 
+    def claim(self, role: str) -> bool:
+        """Take a role only one process of those sharing the database may hold (the alarm
+        evaluator): a session-level advisory lock on a connection of its own, released when
+        this process closes the store or dies, so another can take over."""
+        if role in self._claims:
+            return True
+        try:
+            con = psycopg.connect(self._url, autocommit=True, connect_timeout=10)
+        except psycopg.OperationalError as err:
+            raise Unavailable(f"PostgreSQL is unreachable: {err}", where=self.where) from err
+        row = con.execute("SELECT pg_try_advisory_lock(hashtext(%s))", [f"kiln:{role}"]).fetchone()
+        if row is None or not row[0]:
+            con.close()
+            return False
+        self._claims[role] = con
+        return True
+
     def close(self) -> None:
-        """Close the pool (every write is committed as it is made)."""
+        """Close the pool (every write is committed as it is made) and give up the roles."""
+        for con in self._claims.values():
+            with contextlib.suppress(Exception):
+                con.close()
+        self._claims.clear()
         self._db.close()
 
     # -- KPIs (kiln.store.postgres_kpi) ------------------------------------------------------
