@@ -181,8 +181,9 @@ class CommitsThenFails(Wrapped):
     """The first commit is made, but its answer is lost (the database connection broke)."""
 
     async def submit_group(self, items: Sequence[tuple[Bundle, str | None]]) -> int:
+        first = self.calls == 0  # decided before awaiting: deliveries overlap
         added = await super().submit_group(items)
-        if self.calls == 1:
+        if first:
             raise ConnectionError("connection to the database lost after COMMIT")
         return added
 

@@ -96,7 +96,8 @@ async def test_a_fetch_committed_but_never_acknowledged_is_stored_once(
         await publish(server, tonnage(0, 50))
         await _calls(hangs, 1)
         await runtime.writer.flushed()
-        assert len(stored(runtime)) == first.received  # committed, never acknowledged
+        # The first fetch is committed, never acknowledged (a fetch taken meanwhile is neither).
+        assert 1 <= len(stored(runtime)) <= first.received
         # The first worker hangs as if dead; after ack_wait JetStream gives its messages to
         # the next worker on the durable, whose commit finds their identities claimed.
         async with running(second, runtime.sink):
@@ -116,7 +117,7 @@ async def test_a_message_committed_before_a_server_restart_is_stored_once_after_
         await publish(server, tonnage(0, 20))
         await _calls(hangs, 1)
     await runtime.writer.flushed()
-    assert len(stored(runtime)) == first.received
+    assert 1 <= len(stored(runtime)) <= first.received
     server.restart()  # the stream keeps its creation time: the identities stay the same
     second = adapter(server)
     async with running(second, runtime.sink):
@@ -180,8 +181,7 @@ async def test_a_message_that_never_commits_ends_as_a_dead_letter_after_max_deli
     async with running(a, sink):
         await publish(server, tonnage(0, 1))
         await _calls(sink, 3)
-        await asyncio.sleep(0.2)
-        runtime.sink.flush()
+        await until(lambda: runtime.sink.flush() > 0 or bool(letters(runtime, None)), "the letter")
     [letter] = letters(runtime, None)
     assert letter["reason"] == "not committed after 3 deliveries: RuntimeError: disk full"
     assert letter["source"] == f"{PRESS}.telemetry.tonnage"
