@@ -17,7 +17,6 @@ ingest` subprocesses; loopback only, bounded time.
 from __future__ import annotations
 
 import contextlib
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -25,13 +24,21 @@ from pathlib import Path
 
 import orjson
 import paho.mqtt.client as mqtt
-import psycopg
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from kiln.store.postgres import PostgresStore
 from tests.conftest import small_city
-from tests.e2e.test_scale_out import MESSAGES, RATE, T0, WORKERS, stored, value, worker
+from tests.e2e.test_scale_out import (
+    MESSAGES,
+    RATE,
+    T0,
+    WORKERS,
+    check_stored_once,
+    stop_all,
+    value,
+    worker,
+)
 from tests.ingest.mqtt.conftest import PRESS, Broker
 from tests.postgres import PostgresServer
 
@@ -147,28 +154,6 @@ def test_every_value_is_stored_exactly_once_through_a_fault(
         publisher.join(timeout=120)
         assert not publisher.is_alive(), "the publisher did not finish"
         assert publisher.error is None, publisher.error
-        deadline = time.monotonic() + 90
-        count = -1
-        while time.monotonic() < deadline:
-            with contextlib.suppress(psycopg.OperationalError):
-                count, _, _ = stored(url)
-                if count >= MESSAGES:
-                    break
-            time.sleep(0.5)
-        time.sleep(3.0)  # a message delivered again would be stored by now
-        count, total, ts_total = stored(url)
-        for p in procs:
-            assert p.poll() is None, f"a worker died: {p.returncode}"
+        check_stored_once(url, procs, logs, quiet_s=3.0)
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                p.kill()
-    tail = "\n".join(log.read_text(errors="replace")[-2000:] for log in logs)
-    assert count == MESSAGES, f"stored {count} of {MESSAGES}\n{tail}"
-    assert total == pytest.approx(sum(value(k) for k in range(MESSAGES)), rel=1e-12, abs=1e-6)
-    assert ts_total == sum(T0 + k for k in range(MESSAGES)), tail
+        stop_all(procs)
