@@ -110,7 +110,7 @@ class NatsAdapter:
                 while True:
                     try:
                         msgs = await sub.fetch(cfg.batch, timeout=cfg.fetch_timeout_s)
-                    except nats.errors.TimeoutError:
+                    except TimeoutError:  # nats' own, or asyncio's when the deadline is near
                         if nc.is_closed:
                             raise nats.errors.ConnectionClosedError from None
                         await _settle(busy, below=cfg.in_flight + 1)  # nothing arrived
