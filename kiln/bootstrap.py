@@ -91,3 +91,13 @@ def ensure_demo_filings(rt: Runtime) -> int:
     plans.write_filings(filings)
     rt.store.set_meta(DEMO_FILINGS_KEY, f"{through[0]}-{through[1]:02d}")
     return len(filings)
+
+
+def ensure_demo_solutions(rt: Runtime) -> int:
+    """The demo city's solution catalogue, published by its robot makers, when the catalogue is
+    empty (kiln/advisor/seed_solutions.toml). Returns how many entries were added."""
+    from kiln.advisor.catalogue_seed import seed_solutions
+
+    return seed_solutions(
+        rt.store.solutions, rt.catalog.enterprises.values(), now_ms=rt.clock.now_ms()
+    )

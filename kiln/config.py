@@ -37,6 +37,14 @@ class ServerSettings(_Section):
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024, description="largest request body")
 
 
+class WebSettings(_Section):
+    """The pages: which language a browser that states none is shown (docs/web.md)."""
+
+    default_language: Literal["zh", "en"] = Field(
+        "zh", description="page language when neither the user nor the browser chooses one"
+    )
+
+
 class StoreSettings(_Section):
     """Where telemetry and assets are kept."""
 
@@ -171,6 +179,7 @@ class Settings(_Section):
 
     server: ServerSettings = ServerSettings()
     security: SecuritySettings = SecuritySettings()
+    web: WebSettings = WebSettings()
     store: StoreSettings = StoreSettings()
     retention: RetentionSettings = RetentionSettings()
     simulator: SimulatorSettings = SimulatorSettings()

@@ -19,6 +19,7 @@ from kiln.errors import BadInput
 from kiln.ingest.adapter import Adapter, adapters_from
 from kiln.metrics import Metrics, ingesting_for
 from kiln.pipeline import StoreSink, run_adapter, stop_tasks
+from kiln.advisor_service.service import AdvisorService
 from kiln.plan_service.service import PlanService
 from kiln.store.base import Store
 from kiln.store.duckdb import DuckDBStore
@@ -94,6 +95,7 @@ class Runtime:
             self.store, self.writer, self.clock, keep=self.settings.ingest.dead_letters_keep
         )
         self.plan = PlanService(self.store)
+        self.advisor = AdvisorService(self.store, self.settings.kpi)
         self.metrics = self.writer.metrics
         self.metrics.watch_adapters(lambda: self.adapters)
 

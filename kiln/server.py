@@ -8,7 +8,9 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 import kiln
+from kiln.advisor_access import demand
 from kiln.api import (
+    advisor,
     alarms,
     assets,
     auth,
@@ -19,6 +21,8 @@ from kiln.api import (
     line_protocol,
     plan,
     plan_report,
+    search,
+    solutions,
     storage,
     telemetry,
 )
@@ -49,6 +53,7 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    app.state.solution_demand = demand  # the catalogue's demand: the advisor's candidates
     install_error_handlers(app)
     app.add_middleware(SecurityHeaders, hsts=runtime.settings.security.cookie_secure)
     app.include_router(health.router)
@@ -66,6 +71,9 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
         plan_report,
         storage,
         alarms,
+        solutions,
+        advisor,
+        search,
     ):
         app.include_router(module.router)
     install_web(app)

@@ -36,6 +36,8 @@ class Permission(StrEnum):
     # Acknowledge and shelve its enterprise's alarms: the line engineer's job (a viewer).
     HANDLE_ALARMS = "handle_alarms"
     MANAGE_ALARM_RULES = "manage_alarm_rules"  # alarm rules on its enterprise's equipment
+    # Solution catalogue entries: a provider's own (enterprise admin), or any (city admin).
+    MANAGE_SOLUTIONS = "manage_solutions"
 
 
 P = Permission
@@ -47,6 +49,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.READ_AUDIT,
             P.MANAGE_PLANS,
             P.FILE_STATISTICS,
+            P.MANAGE_SOLUTIONS,
         }
     ),
     Role.CITY_ANALYST: frozenset({P.READ_CITY_AGGREGATES}),
@@ -60,6 +63,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.FILE_STATISTICS,
             P.HANDLE_ALARMS,
             P.MANAGE_ALARM_RULES,
+            P.MANAGE_SOLUTIONS,
         }
     ),
     Role.ENTERPRISE_VIEWER: frozenset({P.READ_OWN_DATA, P.HANDLE_ALARMS}),

@@ -38,6 +38,7 @@ def main(verbose: bool) -> None:
     kiln report     the city's yearly report on industry and the plan: HTML, PDF or Markdown
     kiln store      what the store holds, retention, Parquet export
     kiln detect     score the anomaly detector (NAB, simulated failures) and AI4I prediction
+    kiln advise     where a robot pays for itself: bottlenecks, candidates, matching solutions
 
     Settings come from a TOML file (--config, or KILN_CONFIG) and KILN_* variables:
     KILN_SERVER__PORT=8080 overrides [server] port.
@@ -53,6 +54,7 @@ def main(verbose: bool) -> None:
 
 def _register() -> None:
     from kiln.cli import (
+        advise,
         assets,
         broker,
         config,
@@ -80,6 +82,7 @@ def _register() -> None:
     main.add_command(store.store)
     main.add_command(kpi.kpi)
     main.add_command(detect.detect)
+    main.add_command(advise.advise)
 
 
 _register()

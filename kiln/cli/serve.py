@@ -36,7 +36,7 @@ class _AnnouncingServer(uvicorn.Server):
 
 
 def _run(settings: Settings, *, simulate: bool) -> None:
-    from kiln.bootstrap import ensure_accounts, ensure_demo_filings
+    from kiln.bootstrap import ensure_accounts, ensure_demo_filings, ensure_demo_solutions
     from kiln.runtime import build_runtime
     from kiln.server import create_app
     from kiln.web.sse import close_streams
@@ -46,6 +46,7 @@ def _run(settings: Settings, *, simulate: bool) -> None:
         sign_in = ensure_accounts(runtime, demo=simulate)
         if simulate:
             ensure_demo_filings(runtime)
+            ensure_demo_solutions(runtime)
     except BaseException:
         runtime.close()
         raise

@@ -18,6 +18,8 @@ from kiln.store.retention import Removal, RetentionPlan
 
 if TYPE_CHECKING:  # the shared SQL module imports both drivers; the protocol needs neither
     from kiln.store.alarm_tables import AlarmTables
+    from kiln.store.installation_tables import InstallationTables
+    from kiln.store.solution_tables import SolutionTables
 
 MAX_CHART_POINTS = 2_000
 
@@ -142,6 +144,16 @@ class Store(Protocol):
     @property
     def alarms(self) -> AlarmTables:
         """Alarms, their history and the rules defined through the API or the UI."""
+        ...
+
+    @property
+    def solutions(self) -> SolutionTables:
+        """The solution catalogue: providers' entries, each owned by its enterprise."""
+        ...
+
+    @property
+    def installations(self) -> InstallationTables:
+        """Robots installed on stations with the advisor's prediction: its follow-up."""
         ...
 
     def write(self, bundle: Bundle, *, batch_id: str | None = None) -> int:

@@ -47,8 +47,10 @@ from kiln.store.duckdb_rollups import (
     roll_up,
 )
 from kiln.store.duckdb_storage import apply_retention, read_storage_report
+from kiln.store.installation_tables import InstallationTables
 from kiln.store.last_values import LastValues
 from kiln.store.retention import Removal, RetentionPlan
+from kiln.store.solution_tables import SolutionTables
 from kiln.store.sql_session import DuckSessions
 
 # A batch at least this large goes straight into the sorted table; smaller ones wait in
@@ -117,6 +119,8 @@ class DuckDBStore:
         self.accounts = DuckDBAccounts(self._cursor, self._write_lock)
         self.plans = DuckDBPlans(self._cursor, self._write_lock)
         self.alarms = AlarmTables(DuckSessions(self._cursor, self._write_lock))
+        self.solutions = SolutionTables(DuckSessions(self._cursor, self._write_lock))
+        self.installations = InstallationTables(DuckSessions(self._cursor, self._write_lock))
 
     # -- connections -------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from kiln.store import postgres_kpi as kpi
 from kiln.store import postgres_queries as q
 from kiln.store.alarm_tables import AlarmTables
 from kiln.store.base import MAX_CHART_POINTS, StorageReport, StorageStats, bucket_width_ms
+from kiln.store.installation_tables import InstallationTables
 from kiln.store.postgres_accounts import PostgresAccounts
 from kiln.store.postgres_assets import catalog_version, import_tree, load_catalog, seed_districts
 from kiln.store.postgres_dead_letters import (
@@ -49,6 +50,7 @@ from kiln.store.postgres_telemetry import (
     write_states,
 )
 from kiln.store.retention import Removal, RetentionPlan
+from kiln.store.solution_tables import SolutionTables
 from kiln.store.sql_session import PgSessions
 
 CATALOG_CHECK_S = 1.0  # how often catalog() asks whether another process changed the assets
@@ -80,6 +82,8 @@ class PostgresStore:
         self.accounts = PostgresAccounts(self._pool)
         self.plans = PostgresPlans(self._pool)
         self.alarms = AlarmTables(PgSessions(self._pool))
+        self.solutions = SolutionTables(PgSessions(self._pool))
+        self.installations = InstallationTables(PgSessions(self._pool))
 
     def _start(self, conn: Connection) -> None:
         migrate(conn)

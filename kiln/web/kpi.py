@@ -22,6 +22,7 @@ from kiln.kpi_service import KpiRequest, KpiService, Window
 from kiln.kpi_service.rows import to_rows
 from kiln.runtime import Runtime
 from kiln.web.deps import RuntimeDep
+from kiln.web.i18n import gettext as _
 from kiln.web.kpi_charts import trend_chart, waterfall
 from kiln.web.pages import forbidden, not_found
 from kiln.web.rendering import render
@@ -165,7 +166,7 @@ def enterprise_kpi(
     try:
         page = enterprise_kpi_page(access, service, slug, _window(window), _start(start))
     except NotFound:
-        return not_found(request, f"enterprise “{slug}”", who)
+        return not_found(request, _("enterprise “%(slug)s”", slug=slug), who)
     except Forbidden:
         return forbidden(request, who)
     except BadInput as err:

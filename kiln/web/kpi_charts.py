@@ -8,15 +8,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from kiln.web.i18n import N_, gettext
+
 WATERFALL_H = 180.0  # plot height in SVG units
 BAR_W, GAP = 74.0, 14.0
 # The steps of domain.md 1.4, from planned busy time down to fully productive time.
 LOSSES = (
-    ("unplanned_stops_min", "Unplanned stops", "loss-stops"),
-    ("setup_min", "Setup", "loss-setup"),
-    ("minor_stops_min", "Minor stops", "loss-minor"),
-    ("reduced_speed_min", "Reduced speed", "loss-speed"),
-    ("quality_loss_min", "Quality loss", "loss-quality"),
+    ("unplanned_stops_min", N_("Unplanned stops"), "loss-stops"),
+    ("setup_min", N_("Setup"), "loss-setup"),
+    ("minor_stops_min", N_("Minor stops"), "loss-minor"),
+    ("reduced_speed_min", N_("Reduced speed"), "loss-speed"),
+    ("quality_loss_min", N_("Quality loss"), "loss-quality"),
 )
 TREND_W, TREND_H = 640.0, 180.0
 SERIES_CLASSES = 6  # trend-0 .. trend-5 in kpi.css
@@ -47,7 +49,7 @@ def waterfall(row: dict[str, Any]) -> dict[str, Any]:
     scale = WATERFALL_H / pbt if pbt > 0 else 0.0
     steps = [
         {
-            "label": "Planned busy time",
+            "label": gettext("Planned busy time"),
             "minutes": pbt,
             "kind": "loss-pbt",
             "bar": _bar(0, pbt, 0.0, scale),
@@ -57,7 +59,12 @@ def waterfall(row: dict[str, Any]) -> dict[str, Any]:
     level = pbt
     for i, (name, label, kind) in enumerate(LOSSES, start=1):
         value = row.get(name)
-        step: dict[str, Any] = {"label": label, "minutes": value, "kind": kind, "bar": None}
+        step: dict[str, Any] = {
+            "label": gettext(label),
+            "minutes": value,
+            "kind": kind,
+            "bar": None,
+        }
         if value is None:
             step["reason"] = reasons.get(name, "undefined")
         else:
@@ -70,7 +77,7 @@ def waterfall(row: dict[str, Any]) -> dict[str, Any]:
     last = len(LOSSES) + 1
     steps.append(
         {
-            "label": "Fully productive",
+            "label": gettext("Fully productive"),
             "minutes": fpt,
             "kind": "loss-fpt",
             "bar": None if fpt is None else _bar(last, float(fpt), 0.0, scale),

@@ -6,7 +6,6 @@ What each page shows is built here from the runtime; the wording lives in the te
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -14,7 +13,6 @@ from fastapi.responses import HTMLResponse
 
 from kiln.access import Access
 from kiln.auth.principal import Principal
-from kiln.auth.roles import Permission
 from kiln.domain.assets import FOSHAN_DISTRICTS, Enterprise
 from kiln.domain.catalog import AssetCatalog
 from kiln.domain.industries import INDUSTRIES, KEY_INDUSTRIES, key_industry_of
@@ -23,6 +21,10 @@ from kiln.domain.templates import TEMPLATES
 from kiln.errors import Forbidden, NotFound
 from kiln.runtime import Runtime
 from kiln.web.deps import RuntimeDep
+from kiln.web.i18n import gettext as _
+from kiln.web.navigation import asset_crumbs, current_page, registry
+from kiln.web.navigation_equipment import equipment_extras
+from kiln.web.navigation_table import enterprise_table, page_number
 from kiln.web.rendering import render
 from kiln.web.session import ViewerDep
 from kiln.web.snapshots import city_states, enterprise_states, equipment_live
@@ -76,32 +78,39 @@ def _district(code: str) -> dict[str, str]:
     return {"code": code, "name_en": d.name_en if d else code, "name_zh": d.name_zh if d else ""}
 
 
-def city_page(cat: AssetCatalog, listed: list[Enterprise], who: Principal) -> dict[str, Any]:
+def city_page(
+    cat: AssetCatalog,
+    listed: list[Enterprise],
+    who: Principal,
+    *,
+    sort: str = "name",
+    order: str = "asc",
+    page: int = 1,
+) -> dict[str, Any]:
     """The city overview: enterprises by district and key industry (all of them, as counts),
-    and the table of the enterprises the viewer may see, linked where it may open them."""
-    per_enterprise = Counter(q.enterprise_id for q in cat.equipment.values())
-    by_district = Counter(e.district for e in cat.enterprises.values())
-    by_key = Counter(_industry(e.industry_code)["key"] for e in cat.enterprises.values())
+    and one page of the table of the enterprises the viewer may see, linked where it may open
+    them. The counts are kept per catalogue version (kiln/web/navigation.py)."""
+    reg = registry(cat)
     industries = [
-        {"key": k.key, "name_en": k.name_en, "name_zh": k.name_zh, "enterprises": by_key[k.key]}
+        {
+            "key": k.key,
+            "code": k.key,
+            "name_en": k.name_en,
+            "name_zh": k.name_zh,
+            "enterprises": reg.by_key[k.key],
+        }
         for k in KEY_INDUSTRIES
     ]
-    if by_key["other"]:
+    if reg.by_key["other"]:
         industries.append(
-            {"key": "other", "name_en": "Other", "name_zh": "", "enterprises": by_key["other"]}
+            {
+                "key": "other",
+                "code": "",
+                "name_en": _("Other"),
+                "name_zh": "",
+                "enterprises": reg.by_key["other"],
+            }
         )
-    rows = [
-        {
-            "slug": e.slug,
-            "name": e.name,
-            "name_zh": e.name_zh,
-            "district": _district(e.district),
-            "industry": _industry(e.industry_code),
-            "equipment": per_enterprise[e.id],
-            "link": who.may(Permission.READ_OWN_DATA) and who.owns(e.id),
-        }
-        for e in sorted(listed, key=lambda e: (e.name.lower(), e.id))
-    ]
     return {
         "totals": {
             "enterprises": len(cat.enterprises),
@@ -109,11 +118,13 @@ def city_page(cat: AssetCatalog, listed: list[Enterprise], who: Principal) -> di
             "signals": len(cat.signals),
         },
         "districts": [
-            {**_district(d.code), "enterprises": by_district[d.code]} for d in FOSHAN_DISTRICTS
+            {**_district(d.code), "enterprises": reg.by_district[d.code]} for d in FOSHAN_DISTRICTS
         ],
         "industries": industries,
-        "enterprises": rows,
-        "most_per_group": max([*by_district.values(), *by_key.values(), 1]),
+        "table": enterprise_table(
+            reg, [e.id for e in listed], who, sort=sort, order=order, page=page
+        ),
+        "most_per_group": max([*reg.by_district.values(), *reg.by_key.values(), 1]),
     }
 
 
@@ -225,12 +236,22 @@ def equipment_page(rt: Runtime, equipment_id: int, window: str) -> dict[str, Any
 
 
 @router.get("/", response_class=HTMLResponse)
-def city(request: Request, rt: RuntimeDep, who: ViewerDep) -> HTMLResponse:
-    """The city overview: enterprises by district and industry, equipment by state (live)."""
-    page = city_page(rt.catalog, Access(rt.store, who).enterprises(), who)
+def city(
+    request: Request,
+    rt: RuntimeDep,
+    who: ViewerDep,
+    sort: str = "name",
+    order: str = "asc",
+    page: str | None = None,
+) -> HTMLResponse:
+    """The city overview: enterprises by district and industry, equipment by state (live),
+    and the enterprises one page at a time."""
+    listed = Access(rt.store, who).enterprises()
+    at = page_number(page)
+    page_ = city_page(rt.catalog, listed, who, sort=sort, order=order, page=at)
     live = city_states(rt)
     return render(
-        request, "city.html", {**page, "live": live, "bar": state_bar(live["by_state"])}, who
+        request, "city.html", {**page_, "live": live, "bar": state_bar(live["by_state"])}, who
     )
 
 
@@ -240,7 +261,7 @@ def enterprise(request: Request, slug: str, rt: RuntimeDep, who: ViewerDep) -> H
     try:
         e = Access(rt.store, who).own_enterprise(slug)
     except NotFound:
-        return not_found(request, f"enterprise “{slug}”", who)
+        return not_found(request, _("enterprise “%(slug)s”", slug=slug), who)
     except Forbidden:
         return forbidden(request, who)
     live = enterprise_states(rt, e.id)
@@ -253,6 +274,7 @@ def enterprise(request: Request, slug: str, rt: RuntimeDep, who: ViewerDep) -> H
             "industry": _industry(e.industry_code),
         },
         "sites": enterprise_tree(rt.catalog, e.id),
+        "crumbs": current_page(asset_crumbs(rt.catalog, "enterprise", e.id)),
         "live": live,
         "bar": state_bar(live["by_state"]),
     }
@@ -269,12 +291,14 @@ def equipment(
 ) -> HTMLResponse:
     """One equipment: live charts of its signals, state timeline, current state, last values."""
     if not equipment_id.isdigit():
-        return not_found(request, f"equipment “{equipment_id}”", who)
+        return not_found(request, _("equipment “%(id)s”", id=equipment_id), who)
     try:
         q = Access(rt.store, who).equipment(int(equipment_id))
     except NotFound:
-        return not_found(request, f"equipment “{equipment_id}”", who)
+        return not_found(request, _("equipment “%(id)s”", id=equipment_id), who)
     except Forbidden:
         return forbidden(request, who)
     page = equipment_page(rt, q.id, window if window in WINDOWS_MS else DEFAULT_WINDOW)
+    page.update(equipment_extras(rt, q.id))
+    page["crumbs"] = current_page(asset_crumbs(rt.catalog, "equipment", q.id))
     return render(request, "equipment.html", page, who)

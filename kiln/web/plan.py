@@ -29,6 +29,8 @@ from kiln.plan_access import measured
 from kiln.plan_service.service import TargetView, local_year_month
 from kiln.runtime import Runtime
 from kiln.web.deps import RuntimeDep
+from kiln.web.i18n import gettext as _
+from kiln.web.i18n import pick
 from kiln.web.pages import forbidden, not_found
 from kiln.web.plan_charts import amount, number, pct, table_scale, trajectory_chart
 from kiln.web.rendering import render
@@ -38,8 +40,8 @@ router = APIRouter(include_in_schema=False)
 
 
 def _names() -> dict[str, str]:
-    names = {d.code: d.name_en for d in FOSHAN_DISTRICTS}
-    return {**names, **{g.key: g.name_en for g in industry_groups()}}
+    names = {d.code: pick(d) for d in FOSHAN_DISTRICTS}
+    return {**names, **{g.key: pick(g) for g in industry_groups()}}
 
 
 def plan_page(
@@ -155,7 +157,7 @@ def plan_dashboard(
     try:
         page = dashboard_page(rt, access, key, as_of)
     except NotFound:
-        return not_found(request, f"plan “{key}”", who)
+        return not_found(request, _("plan “%(key)s”", key=key), who)
     except BadInput as err:
         return plan_page(request, "plan_notice.html", {"err": err}, who, 422)
     return plan_page(request, "plan_dashboard.html", page, who)
@@ -230,7 +232,7 @@ def plan_scenario(
     try:
         page = scenario_page(rt, access, key, q)
     except NotFound:
-        return not_found(request, f"plan “{key}”", who)
+        return not_found(request, _("plan “%(key)s”", key=key), who)
     # Nothing to project from is a state of the data; a growth that is no number is a mistake.
     refused = {"component", "growth"} & set(page["errors"])
     return plan_page(request, "plan_scenario.html", page, who, 422 if refused else 200)

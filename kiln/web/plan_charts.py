@@ -12,16 +12,26 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from kiln.plan.progress import Actual, Progress, format_money
+from kiln.plan.progress import Actual, Progress
 from kiln.plan_service.tables import IndicatorTable
+from kiln.web.i18n import N_, current_language, format_money, format_number, gettext
 
 CHART_W, CHART_H = 640.0, 240.0
 LEFT, RIGHT, TOP, BOTTOM = 84.0, 18.0, 14.0, 30.0  # room for the axis labels
 TICKS = 4  # about this many grid lines on the value axis
+# The indicators' units (kiln/plan/seed/plan.toml), for the catalog; shown through gettext.
+UNITS = (
+    N_("enterprises"),
+    N_("people"),
+    N_("robots"),
+    N_("robots per 10,000 employees"),
+    N_("tce per 10,000 yuan"),
+)
 
 
 def amount(value: float | None, unit: str = "yuan") -> str:
-    """A figure for a reader: money in mn or bn yuan, others with their unit; '–' for none.
+    """A figure for a reader: money in bn yuan or 亿元 (kiln/web/i18n.py), others with their
+    unit; '–' for none.
 
     >>> amount(7.89e10), amount(1234.0, "robots"), amount(None)
     ('78.9 bn yuan', '1,234 robots', '–')
@@ -30,8 +40,10 @@ def amount(value: float | None, unit: str = "yuan") -> str:
         return "–"
     if unit == "yuan":
         return format_money(value)
-    number = f"{value:,.1f}".removesuffix(".0")
-    return f"{number} {unit}".strip()
+    shown = format_number(value, 1).removesuffix(".0")
+    if not unit:
+        return shown
+    return f"{shown}{'' if current_language() == 'zh' else ' '}{gettext(unit)}"
 
 
 def pct(value: float | None, decimals: int = 1) -> str:
@@ -40,7 +52,9 @@ def pct(value: float | None, decimals: int = 1) -> str:
     >>> pct(4.4844), pct(None)
     ('4.5 %', '–')
     """
-    return "–" if value is None or value != value else f"{value:.{decimals}f} %"
+    if value is None or value != value:
+        return "–"
+    return f"{value:.{decimals}f}{'' if current_language() == 'zh' else ' '}%"
 
 
 def number(value: float | None, factor: float = 1.0, decimals: int = 0) -> str:
@@ -49,17 +63,20 @@ def number(value: float | None, factor: float = 1.0, decimals: int = 0) -> str:
     >>> number(1.25e9, 1e9, 2)
     '1.25'
     """
-    return "–" if value is None or value != value else f"{value / factor:,.{decimals}f}"
+    return "–" if value is None or value != value else format_number(value / factor, decimals)
 
 
 def table_scale(t: IndicatorTable) -> dict[str, Any]:
-    """A table with the one scale its cells are shown in (bn or mn yuan for money), so they
-    compare at a glance and the unit is said once, in the caption."""
+    """A table with the one scale its cells are shown in (bn or mn yuan for money; 亿元 or
+    万元 in Chinese), so they compare at a glance and the unit is said once, in the caption."""
     cells = [*(c for row in t.interior for c in row), *t.row_totals, *t.col_totals, t.total]
     top = max((c.value for c in cells if c.value is not None), default=0.0)
     scale, factor, decimals = "", 1.0, 0 if not t.indicator.is_ratio else 1
     if t.indicator.unit == "yuan":
-        scale, factor, decimals = ("bn", 1e9, 2) if top >= 1e9 else ("mn", 1e6, 1)
+        if current_language() == "zh":
+            scale, factor, decimals = ("yi", 1e8, 1) if top >= 1e8 else ("wan", 1e4, 0)
+        else:
+            scale, factor, decimals = ("bn", 1e9, 2) if top >= 1e9 else ("mn", 1e6, 1)
     return {"t": t, "scale": scale, "factor": factor, "decimals": decimals}
 
 

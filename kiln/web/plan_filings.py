@@ -28,6 +28,8 @@ from kiln.plan_service import submit
 from kiln.plan_service.service import local_year_month
 from kiln.runtime import Runtime
 from kiln.web.deps import RuntimeDep
+from kiln.web.i18n import gettext as _
+from kiln.web.i18n import pick
 from kiln.web.pages import forbidden, not_found
 from kiln.web.plan import plan_page
 from kiln.web.session import ViewerDep
@@ -263,7 +265,7 @@ def history_page(rt: Runtime, who: Principal, slug: str, period: str) -> dict[st
         "period": versions[0].period,
         "versions": rows,
         "fields": FIELDS,
-        "labels": {x.name: x.label_en for x in FIELDS},
+        "labels": {x.name: pick(x, "label") for x in FIELDS},
     }
 
 
@@ -277,5 +279,6 @@ def filing_history(
     try:
         page = history_page(rt, who, enterprise, period)
     except (NotFound, BadInput):
-        return not_found(request, f"filing “{enterprise} {period}”", who)
+        what = _("filing “%(enterprise)s %(period)s”", enterprise=enterprise, period=period)
+        return not_found(request, what, who)
     return plan_page(request, "plan_history.html", page, who)

@@ -15,6 +15,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 import kiln
 from kiln.auth.principal import Principal
+from kiln.web import i18n
 from kiln.web.snapshots import STATE_ORDER
 
 # Foshan keeps China Standard Time; every time on a page is shown there, whatever the browser's.
@@ -45,7 +46,7 @@ def format_value(value: float | None, decimals: int = 2) -> str:
     """
     if value is None or value != value:  # NaN
         return "–"
-    return f"{value:,.{decimals}f}"
+    return i18n.format_number(value, decimals)
 
 
 def _dumps(obj: Any, **_: Any) -> str:
@@ -65,7 +66,23 @@ def build_templates() -> Jinja2Templates:
     env.policies["json.dumps_function"] = _dumps
     env.filters["local_time"] = local_time
     env.filters["value"] = format_value
+    env.filters["number"] = i18n.format_number
+    env.filters["percent"] = i18n.format_percent
+    env.filters["money"] = i18n.format_money
+    env.filters["date"] = i18n.format_date
+    env.filters["datetime"] = i18n.format_datetime
+    env.filters["pick"] = i18n.pick
     env.globals["kiln_version"] = kiln.__version__
+    # Message lookup for the pages, in the request's language (kiln/web/i18n.py):
+    # `_("%(n)s alarms open", n=count)` and `ngettext(one, many, n)`.
+    env.globals["_"] = i18n.template_gettext
+    env.globals["gettext"] = i18n.template_gettext
+    env.globals["ngettext"] = i18n.template_ngettext
+    env.globals["other_name"] = i18n.other_name
+    env.globals["kpi_reason"] = i18n.kpi_reason
+    env.globals["language_url"] = i18n.language_url
+    env.globals["current_language"] = i18n.current_language
+    env.globals["html_lang"] = lambda: i18n.HTML_LANG[i18n.current_language()]
     return Jinja2Templates(env=env)
 
 

@@ -10,7 +10,21 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
-from kiln.web import alarms, connectivity, kpi, pages, plan, plan_filings, session, sse
+from kiln.web import (
+    advisor,
+    alarms,
+    catalogue,
+    connectivity,
+    kpi,
+    navigation_pages,
+    pages,
+    plan,
+    plan_filings,
+    search,
+    session,
+    sse,
+)
+from kiln.web.i18n import LanguageMiddleware, gettext
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -19,16 +33,21 @@ async def _not_found_page(request: Request, exc: Exception) -> Response:
     # A person who mistypes a page address gets the page; the API keeps its JSON answers.
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404 and not request.url.path.startswith(("/api/", "/static/", "/live/")):
-        return pages.not_found(request, f"page “{request.url.path}”")
+        return pages.not_found(request, gettext("page “%(path)s”", path=request.url.path))
     return await http_exception_handler(request, exc)
 
 
 def install(app: FastAPI) -> None:
     """Add the pages, their static files, sign-in and live streams, and the not-found page."""
+    app.add_middleware(LanguageMiddleware)  # the page language of each request (i18n.py)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(session.router)
     app.include_router(pages.router)
+    app.include_router(navigation_pages.router)
+    app.include_router(search.router)
     app.include_router(alarms.router)
+    app.include_router(catalogue.router)
+    app.include_router(advisor.router)
     app.include_router(connectivity.router)
     app.include_router(kpi.router)
     app.include_router(plan.router)

@@ -54,9 +54,18 @@ def requests(runtime: Runtime) -> list[tuple[str, str, dict[str, Any] | None, se
         ]
     }
     batch = {"points": [{"equipment": "press-1", "signal": "tonnage", "ts": NOW_MS - 1000, "v": 1}]}
+    solution = {
+        "provider": "acme-auto",
+        "name": "Press tending robot",
+        "industries": ["3670"],
+        "processes": ["machine_tending"],
+        "losses": ["labour"],
+        "price_yuan": {"min": 180_000, "max": 320_000},
+    }
     return [
         ("GET", "/api/v1/me", None, SIGNED_IN),
         ("GET", "/api/v1/districts", None, SIGNED_IN),
+        ("GET", "/api/v1/search?q=press", None, SIGNED_IN - {"acme_device"}),
         ("GET", "/api/v1/templates", None, SIGNED_IN),
         ("GET", "/api/v1/enterprises", None, SIGNED_IN - {"acme_device"}),
         ("GET", "/api/v1/enterprises/acme-auto", None, ACME),
@@ -129,6 +138,12 @@ def requests(runtime: Runtime) -> list[tuple[str, str, dict[str, Any] | None, se
             {"enterprise": "acme-auto", "line": "tandem-a", "product": "door", "start_ms": 1},
             {"acme_admin"},
         ),
+        # The catalogue is public to people; acme-auto publishes (the city admin for it).
+        ("GET", "/api/v1/solutions", None, SIGNED_IN - {"acme_device"}),
+        ("POST", "/api/v1/solutions", solution, {"acme_admin", "city_admin"}),
+        ("GET", "/api/v1/solutions/1", None, SIGNED_IN - {"acme_device"}),
+        ("PUT", "/api/v1/solutions/1", solution, {"acme_admin", "city_admin"}),
+        ("GET", "/api/v1/solutions/demand-supply", None, SIGNED_IN - {"acme_device"}),
     ]
 
 

@@ -119,7 +119,12 @@ def city_runtime(tmp_path: Path) -> Runtime:
     """The small city on a temp DuckDB file, a manual clock, and a little history."""
     settings = load_settings(
         environ={},
-        overrides={"store": {"path": tmp_path / "k.duckdb"}, "simulator": {"enabled": False}},
+        overrides={
+            "store": {"path": tmp_path / "k.duckdb"},
+            "simulator": {"enabled": False},
+            # The tests read English pages unless they ask for Chinese (tests/web/test_i18n.py).
+            "web": {"default_language": "en"},
+        },
     )
     rt = build_runtime(settings, clock=ManualClock(NOW_MS), simulate=False)
     cat = rt.store.import_assets(city_doc())

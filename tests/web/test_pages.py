@@ -28,7 +28,9 @@ def count_of(html: str, state: str) -> int:
 def row_count(html: str, label: str) -> int:
     """The number ending the table row headed by label."""
     found = re.search(
-        rf'<th scope="row">{label}.*?</th>\s*<td class="num">.*?(\d+)</td>', html, re.S
+        rf'<th scope="row">(?:<a href="[^"]+">)?{label}.*?</th>\s*<td class="num">.*?(\d+)</td>',
+        html,
+        re.S,
     )
     assert found, f"no row {label}"
     return int(found.group(1))
@@ -73,7 +75,7 @@ async def test_city_page_counts_enterprises_by_district_and_key_industry(
 ) -> None:
     html = (await client.get("/")).text
     for label in ("Nanhai", "Chancheng", "Shunde", "Gaoming", "Sanshui"):
-        assert re.search(rf"<th scope=\"row\">{label} <span class=\"zh\"", html), label
+        assert re.search(rf"<th scope=\"row\"><a href=\"[^\"]+\">{label}</a> <span class=\"zh\"", html), label
     assert row_count(html, "Nanhai") == 1
     assert row_count(html, "Chancheng") == 1
     assert row_count(html, "Shunde") == 0

@@ -125,3 +125,17 @@ CREATE TABLE IF NOT EXISTS alarm_events (
     enterprise_id INTEGER NOT NULL, equipment_id INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS alarm_rules (
     name VARCHAR PRIMARY KEY, doc VARCHAR NOT NULL, updated_ms BIGINT, updated_by VARCHAR);
+-- The solution catalogue (kiln.store.solution_tables): providers' entries, owned by their
+-- enterprise; codes, processes and loss types as '|'-delimited lists.
+CREATE TABLE IF NOT EXISTS solutions (
+    id BIGINT PRIMARY KEY, enterprise_id INTEGER NOT NULL, name VARCHAR NOT NULL,
+    summary VARCHAR NOT NULL, industries VARCHAR NOT NULL, processes VARCHAR NOT NULL,
+    losses VARCHAR NOT NULL, payload_min_kg DOUBLE, payload_max_kg DOUBLE, cycle_min_s DOUBLE,
+    cycle_max_s DOUBLE, price_min_yuan DOUBLE NOT NULL, price_max_yuan DOUBLE NOT NULL,
+    refs VARCHAR NOT NULL, updated_ms BIGINT NOT NULL, updated_by VARCHAR NOT NULL);
+-- Robots installed on stations, with the advisor's prediction at the time (its follow-up).
+CREATE TABLE IF NOT EXISTS installations (
+    id BIGINT PRIMARY KEY, enterprise_id INTEGER NOT NULL, line_id INTEGER NOT NULL,
+    station_id INTEGER NOT NULL, installed_ms BIGINT NOT NULL, solution_id BIGINT,
+    description VARCHAR NOT NULL, prediction VARCHAR NOT NULL, recorded_ms BIGINT NOT NULL,
+    recorded_by VARCHAR NOT NULL);

@@ -1,5 +1,7 @@
 /* Kiln's pages: live updates over server-sent events, and signal charts drawn with uPlot.
-   A plain script, no build step. Every time is shown in China Standard Time, as on the server. */
+   A plain script, no build step. Every time is shown in China Standard Time, as on the server.
+   The script has no words of its own: the page hands them over, in its language, in the
+   `kiln-words` JSON block (base.html), with the locale numbers are formatted in. */
 (function () {
   "use strict";
 
@@ -7,25 +9,25 @@
   const CHART_HEIGHT = 150;
   const SVG = "http://www.w3.org/2000/svg";
   const STALE_MS = 5000; // no event for this long: say we are reconnecting
-  const clock = new Intl.DateTimeFormat("en-GB", {
-    timeZone: TZ, hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23",
-  });
-  const clockShort = new Intl.DateTimeFormat("en-GB", {
-    timeZone: TZ, hour: "2-digit", minute: "2-digit", hourCycle: "h23",
-  });
-  const numberFormats = new Map();
-
   function readJson(id) {
     const el = document.getElementById(id);
     return el ? JSON.parse(el.textContent) : null;
   }
 
-  const WORDS = readJson("kiln-words") || { states: {}, since: "since" };
+  const WORDS = readJson("kiln-words") || { states: {}, since: "", locale: "en", min: "", max: "" };
+  const LOCALE = WORDS.locale || document.documentElement.lang || "en";
+  const clock = new Intl.DateTimeFormat(LOCALE, {
+    timeZone: TZ, hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23",
+  });
+  const clockShort = new Intl.DateTimeFormat(LOCALE, {
+    timeZone: TZ, hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+  });
+  const numberFormats = new Map();
 
   function formatValue(value, decimals) {
     if (value === null || value === undefined || Number.isNaN(value)) return "–";
     if (!numberFormats.has(decimals)) {
-      numberFormats.set(decimals, new Intl.NumberFormat("en", {
+      numberFormats.set(decimals, new Intl.NumberFormat(LOCALE, {
         minimumFractionDigits: decimals, maximumFractionDigits: decimals,
       }));
     }
@@ -134,6 +136,25 @@
     });
   }
 
+  /* Site, line and station pages show part of an enterprise: they follow its state stream,
+     update the tiles they hold and count the states of those tiles alone. */
+  function initTiles(url) {
+    connect(url, "states", function (d) {
+      stamp(d.ts_ms);
+      const counts = {};
+      for (const state of Object.keys(WORDS.states)) counts[state] = 0;
+      for (const tile of document.querySelectorAll("[data-equipment]")) {
+        const s = d.equipment[tile.dataset.equipment];
+        if (!s) continue;
+        setStateClass(tile, s.state);
+        setText(tile, "state", stateLabel(s.state));
+        setText(tile, "since", s.since_ms ? WORDS.since + " " + clockShort.format(s.since_ms) : "");
+        counts[s.state] = (counts[s.state] || 0) + 1;
+      }
+      showStateCounts(counts);
+    });
+  }
+
   /* ---- equipment page: charts, state timeline, last values ---- */
 
   function EquipmentPage(cfg, url) {
@@ -206,8 +227,8 @@
       series: [
         {},
         { label: sig.name, stroke: "#1c64c8", width: 1.5, points: { show: false } },
-        { label: "min", stroke: "transparent", points: { show: false } },
-        { label: "max", stroke: "transparent", points: { show: false } },
+        { label: WORDS.min, stroke: "transparent", points: { show: false } },
+        { label: WORDS.max, stroke: "transparent", points: { show: false } },
       ],
       bands: [{ series: [3, 2], fill: "rgba(28, 100, 200, 0.14)" }],
     }, data, el);
@@ -336,6 +357,7 @@
     const url = document.body.dataset.live;
     if (page === "city" && url) initCity(url);
     else if (page === "enterprise" && url) initEnterprise(url);
+    else if ((page === "site" || page === "line" || page === "station") && url) initTiles(url);
     else if (page === "equipment" && url) new EquipmentPage(readJson("equipment-data"), url);
     else if (page === "alarms" && url) initAlarms(url);
   }

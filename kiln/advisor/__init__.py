@@ -1,0 +1,1 @@
+"""Robot-upgrade advisor: where a robot pays for itself, computed from measured line losses."""

@@ -1,0 +1,1 @@
+"""The advisor over the store: measured lines, candidates with their solutions, installations."""
