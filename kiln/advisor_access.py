@@ -351,11 +351,13 @@ def city_doc(advice: CityAdvice) -> dict[str, Any]:
                         },
                     }
                 )
+    # The city's totals are published only where the disclosure rules let the grand total be.
+    hidden = t is None or bool(t.robots.grand_total.suppressed)
     return {
         "within_years": advice.within_years,
         "window": {"start_ms": advice.start_ms, "end_ms": advice.end_ms},
-        "candidates": advice.candidates,
-        "enterprises": advice.enterprises,
+        "candidates": None if hidden else advice.candidates,
+        "enterprises": None if hidden else advice.enterprises,
         "cells": cells,
         "supply": [asdict(r) for r in advice.supply],
     }

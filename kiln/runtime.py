@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kiln.advisor_service.service import AdvisorService
 from kiln.auth.ratelimit import RateLimiter
 from kiln.auth.service import Security
 from kiln.clock import Clock, SystemClock
@@ -19,7 +20,6 @@ from kiln.errors import BadInput
 from kiln.ingest.adapter import Adapter, adapters_from
 from kiln.metrics import Metrics, ingesting_for
 from kiln.pipeline import StoreSink, run_adapter, stop_tasks
-from kiln.advisor_service.service import AdvisorService
 from kiln.plan_service.service import PlanService
 from kiln.store.base import Store
 from kiln.store.duckdb import DuckDBStore

@@ -60,9 +60,16 @@ def measure_lines(
         return []
     flow = _flow_seconds(kpi, ids, table)
     rows = _rows(table, flow)
+    ends = dict(
+        zip(
+            table.column("window_start_ms").to_pylist(),
+            table.column("window_end_ms").to_pylist(),
+            strict=True,
+        )
+    )
     out = []
     for line_id in line_ids:
-        line = _line(catalog, line_id, members.get(line_id, {}), rows, start_ms, end_ms)
+        line = _line(catalog, line_id, members.get(line_id, {}), rows, ends, min(end_ms, now_ms))
         if line is not None:
             out.append(line)
     return out
@@ -153,7 +160,7 @@ def _line(
     line_id: int,
     stations: dict[int, list[int]],
     rows: dict[int, dict[int, _Row]],
-    start_ms: int,
+    ends: dict[int, int],
     end_ms: int,
 ) -> MeasuredLine | None:
     line = catalog.lines[line_id]
@@ -179,6 +186,8 @@ def _line(
     if not measured:
         return None
     last = measured[-1]
+    # The span the data covers (not the window asked for): yearly figures scale from it.
+    span_ms = min(max(ends[a] for a in windows), end_ms) - windows[0]
     measure = LineMeasure(
         line_id=line.id,
         slug=line.slug,
@@ -188,7 +197,7 @@ def _line(
         district=ent.district,
         stations=tuple(measured),
         shifts_per_day=CREWS.get(site.calendar.shifts, 3),
-        days=max((end_ms - start_ms) / 86_400_000, 1e-3),
+        days=max(span_ms / 86_400_000, 1e-3),
         takt_s=None,
         good_units=sum(s.good for s in last.samples),
     )

@@ -17,7 +17,7 @@ from kiln import advisor_access as aa
 from kiln.advisor_service.service import DEFAULT_DAYS, MAX_DAYS, Followed, assumptions_of
 from kiln.api.deps import AccessDep, RuntimeDep
 from kiln.api.errors import ERROR_RESPONSES
-from kiln.errors import BadInput, NotFound
+from kiln.errors import BadInput
 
 router = APIRouter(prefix="/api/v1/advisor", tags=["advisor"], responses=ERROR_RESPONSES)
 Days = Annotated[int, Query(ge=1, le=MAX_DAYS, description="days measured, up to now")]
@@ -92,13 +92,20 @@ async def line(
     assume: Assume = None,
     lang: Lang = "en",
 ) -> dict[str, Any]:
-    """404 for a line not of the caller's enterprise, or with no measured station yet."""
+    """404 for a line not of the caller's enterprise; `measured` false (no stations, no
+    candidates) for a line with no measured station in the window."""
     la, a = await run_in_threadpool(
         lambda: aa.line_advice(rt, access, line_id, days=days, overrides=overrides(assume))
     )
     if la is None:
-        raise NotFound(f"line {line_id} has no measured station yet", where="path: line_id")
-    return {**aa.line_doc(rt, access, la, lang), "assumptions": aa.assumptions_doc(a)}
+        ln = rt.catalog.lines[line_id]
+        doc: dict[str, Any] = {
+            "line_id": ln.id, "line": ln.slug, "name": ln.name, "measured": False,
+            "stations": [], "candidates": [],
+        }  # fmt: skip
+    else:
+        doc = {**aa.line_doc(rt, access, la, lang), "measured": True}
+    return {**doc, "assumptions": aa.assumptions_doc(a)}
 
 
 @router.get("/city", summary="Robots that would pay back, by industry and district")

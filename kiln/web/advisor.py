@@ -290,6 +290,7 @@ def city_page(
         "advisor_city.html",
         {
             "advice": advice,
+            "totals": {"candidates": doc["candidates"], "enterprises": doc["enterprises"]},
             "crumbs": current_page([*city_crumbs(), crumb(ADVISOR, "", translate=True)]),
             "industries": list(t.industries) if t else [],
             "divisions": DIVISIONS,

@@ -48,6 +48,9 @@ def requests(runtime: Runtime) -> list[tuple[str, str, dict[str, Any] | None, se
     press = cat.equipment_id("acme-auto", "press-1")
     assert press is not None
     sid = cat.series_id(press, "tonnage")
+    station = cat.stations[cat.equipment[press].station_id]
+    line = station.line_id
+    installed = {"station_id": station.id, "installed_ms": NOW_MS - 86_400_000}
     acme_doc = {
         "enterprises": [
             {"slug": "acme-auto", "name": "Acme", "district": "nanhai", "industry": "3670"}
@@ -144,6 +147,13 @@ def requests(runtime: Runtime) -> list[tuple[str, str, dict[str, Any] | None, se
         ("GET", "/api/v1/solutions/1", None, SIGNED_IN - {"acme_device"}),
         ("PUT", "/api/v1/solutions/1", solution, {"acme_admin", "city_admin"}),
         ("GET", "/api/v1/solutions/demand-supply", None, SIGNED_IN - {"acme_device"}),
+        ("GET", "/api/v1/advisor/assumptions", None, SIGNED_IN - {"acme_device"}),
+        ("GET", "/api/v1/advisor/enterprises/acme-auto", None, ACME),
+        ("GET", f"/api/v1/advisor/lines/{line}", None, ACME),
+        ("GET", "/api/v1/advisor/city", None, CITY),
+        ("GET", f"/api/v1/advisor/lines/{line}/installations", None, ACME),
+        # Without measured data no station is a candidate: acme's admin gets 422 (below).
+        ("POST", f"/api/v1/advisor/lines/{line}/installations", installed, set()),
     ]
 
 
@@ -159,6 +169,8 @@ async def test_every_route_as_every_caller(runtime: Runtime, clients: ClientFact
                 expected = r.status_code == 401
             elif caller in allowed:
                 expected = ok or (r.status_code == 409 and method == "POST")  # user exists
+            elif path.endswith("/installations") and method == "POST" and caller == "acme_admin":
+                expected = r.status_code == 422 and "not a candidate" in r.text
             elif path == "/api/v1/ingest" and caller == "huamei_admin":
                 expected = r.status_code == 422  # acme's equipment is unknown in its enterprise
             else:
