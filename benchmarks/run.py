@@ -46,6 +46,7 @@ ORDER = (
     "plan_dashboard",
     "pg_ingest",
     "equipment_page",
+    "city_page",
 )
 
 

@@ -66,7 +66,7 @@ def as_language(text: str | None) -> Language | None:
     if not text:
         return None
     primary = text.strip().replace("_", "-").split("-")[0].lower()
-    return cast(Language, primary) if primary in LANGUAGES else None
+    return primary if primary in LANGUAGES else None
 
 
 def from_accept_language(header: str | None) -> Language | None:
@@ -194,26 +194,26 @@ def translations(lang: Language) -> NullTranslations:
     return Translations(compiled, domain=DOMAIN)
 
 
-def gettext(text: str, **values: Any) -> str:
+def gettext(text: str, /, **values: Any) -> str:
     """A message in the current language, with `%(name)s` filled from values."""
     said = translations(current_language()).gettext(text)
     return said % values if values else said
 
 
-def ngettext(one: str, many: str, n: int, **values: Any) -> str:
+def ngettext(one: str, many: str, n: int, /, **values: Any) -> str:
     """A message with a count in the current language; `%(num)s` is the count."""
     said = translations(current_language()).ngettext(one, many, n)
     return said % {"num": n, **values}
 
 
-def template_gettext(text: str, **values: Any) -> Markup:
+def template_gettext(text: str, /, **values: Any) -> Markup:
     """`_()` in a template: the message as markup (translators may use <strong> and <code>),
     with the values escaped, as Jinja's own new-style gettext does."""
     said = Markup(translations(current_language()).gettext(text))
     return said % values if values else said
 
 
-def template_ngettext(one: str, many: str, n: int, **values: Any) -> Markup:
+def template_ngettext(one: str, many: str, n: int, /, **values: Any) -> Markup:
     """`ngettext()` in a template, escaped like `template_gettext`."""
     said = translations(current_language()).ngettext(one, many, n)
     return Markup(said) % {"num": n, **values}

@@ -16,6 +16,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from kiln.access import Access
 from kiln.auth.principal import Principal
 from kiln.auth.roles import Permission
+from kiln.domain.assets import FOSHAN_DISTRICTS
+from kiln.domain.industries import KEY_INDUSTRIES
 from kiln.errors import BadInput, Forbidden, NotFound
 from kiln.kpi.rollup import Level
 from kiln.kpi_service import KpiRequest, KpiService, Window
@@ -23,6 +25,7 @@ from kiln.kpi_service.rows import to_rows
 from kiln.runtime import Runtime
 from kiln.web.deps import RuntimeDep
 from kiln.web.i18n import gettext as _
+from kiln.web.i18n import pick
 from kiln.web.kpi_charts import trend_chart, waterfall
 from kiln.web.pages import forbidden, not_found
 from kiln.web.rendering import render
@@ -138,7 +141,16 @@ def city_kpi_page(
     end = out["period"]["end_ms"]
     out["next_ms"] = end if end < access.now_ms else None
     out["min_enterprises"] = service.settings.min_enterprises
+    out["names"] = group_names()
     return out
+
+
+def group_names() -> dict[str, str]:
+    """The roll-up rows' names in the page's language, by row key (the engine names them in
+    English): the city, its districts and its key industries."""
+    names = {d.code: pick(d) for d in FOSHAN_DISTRICTS}
+    names.update({k.key: pick(k) for k in KEY_INDUSTRIES})
+    return {**names, "city": _("The whole city"), "unassigned": _("Unassigned")}
 
 
 @router.get("/kpi", response_class=HTMLResponse)

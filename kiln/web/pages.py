@@ -150,6 +150,7 @@ def enterprise_tree(cat: AssetCatalog, enterprise_id: int) -> list[dict[str, Any
         if st.enterprise_id == enterprise_id:
             stations_of.setdefault(st.line_id, []).append(
                 {
+                    "id": st.id,
                     "name": st.name,
                     "operators": st.operators,
                     "equipment": [_equipment_tile(cat, q) for q in at_station.get(st.id, [])],
@@ -159,10 +160,15 @@ def enterprise_tree(cat: AssetCatalog, enterprise_id: int) -> list[dict[str, Any
     for ln in cat.lines.values():
         if ln.enterprise_id == enterprise_id:
             lines_of.setdefault(ln.site_id, []).append(
-                {"name": ln.name, "area": ln.area, "stations": stations_of.get(ln.id, [])}
+                {
+                    "id": ln.id,
+                    "name": ln.name,
+                    "area": ln.area,
+                    "stations": stations_of.get(ln.id, []),
+                }
             )
     return [
-        {"name": s.name, "timezone": s.timezone, "lines": lines_of.get(s.id, [])}
+        {"slug": s.slug, "name": s.name, "timezone": s.timezone, "lines": lines_of.get(s.id, [])}
         for s in cat.sites.values()
         if s.enterprise_id == enterprise_id
     ]

@@ -9,6 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from kiln.domain.states import STATE_NAMES
 from kiln.runtime import Runtime
 from kiln.store.base import Store
@@ -56,14 +59,19 @@ def count_states(
 
 
 def city_states(rt: Runtime) -> dict[str, Any]:
-    """The whole city's equipment counted by current state."""
+    """The whole city's equipment counted by current state.
+
+    Counted in Arrow, not one Python dict per equipment: a city of 30,000 equipment is asked
+    on every city page and every 2 s by each open one (benchmarks/city_page.py).
+    """
     cat = rt.catalog
-    states = current_states(rt.store)
-    return {
-        "ts_ms": rt.clock.now_ms(),
-        "equipment": len(cat.equipment),
-        "by_state": count_states(states, cat.equipment),
-    }
+    table = rt.store.current_states()
+    known = pc.is_in(table.column("equipment"), value_set=pa.array(list(cat.equipment)))
+    by_state = dict.fromkeys(STATE_ORDER, 0)
+    for row in pc.value_counts(table.column("state").filter(known)).to_pylist():
+        by_state[STATE_NAMES.get(row["values"], "unknown")] += row["counts"]
+    by_state["unknown"] += len(cat.equipment) - sum(by_state.values())
+    return {"ts_ms": rt.clock.now_ms(), "equipment": len(cat.equipment), "by_state": by_state}
 
 
 def enterprise_states(rt: Runtime, enterprise_id: int) -> dict[str, Any]:

@@ -21,10 +21,12 @@ async def found(c: httpx.AsyncClient, q: str) -> list[tuple[str, str]]:
 
 async def test_finds_equipment_by_name_and_by_slug(client: httpx.AsyncClient) -> None:
     assert ("equipment", "Draw press") in await found(client, "draw")
-    by_slug = (await client.get("/api/v1/search", params={"q": "press-2"})).json()
-    assert by_slug["hits"][0]["name"] == "Trim press"
+    by_slug = (await client.get("/api/v1/search", params={"q": "robot-1"})).json()
+    assert by_slug["hits"][0]["code"] == "robot-1"
     assert by_slug["hits"][0]["url"].startswith("/equipment/")
-    assert "OP20" in by_slug["hits"][0]["context"]
+    assert (
+        by_slug["hits"][0]["context"] == "Acme Auto Parts › Nanhai plant 1 › Tandem line A › op20"
+    )
 
 
 async def test_finds_industries_by_gbt_4754_code_and_districts_by_name(
@@ -46,8 +48,8 @@ async def test_finds_industries_by_gbt_4754_code_and_districts_by_name(
 async def test_an_exact_code_comes_before_names_that_merely_contain_it(
     client: httpx.AsyncClient,
 ) -> None:
-    hits = await found(client, "op10")
-    assert hits[0] == ("station", "OP10")
+    hits = await found(client, "nanhai")
+    assert hits[:2] == [("district", "Nanhai"), ("site", "Nanhai plant 1")]
 
 
 async def test_an_enterprise_finds_nothing_of_another_enterprise(
@@ -129,6 +131,8 @@ def test_a_city_of_ten_thousand_enterprises_finds_each_by_number() -> None:
     from kiln.domain.catalog import AssetCatalog
 
     cat = AssetCatalog.build(simulate_enterprises(10_000), [], [], [], [], [])
-    hits, total = build_index(cat).search("Enterprise 0999", Scope(registry=True, enterprise_id=None))
+    hits, total = build_index(cat).search(
+        "Enterprise 0999", Scope(registry=True, enterprise_id=None)
+    )
     assert total == 10
     assert sorted(h.code for h in hits) == [f"ent-0999{k}" for k in range(10)]

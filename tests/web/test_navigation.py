@@ -97,7 +97,15 @@ async def test_breadcrumbs_lead_from_the_city_to_each_level(
         site[0]: [city, nanhai, acme, (None, "Nanhai plant 1")],
         line[0]: [city, nanhai, acme, site, (None, "Tandem line A")],
         station[0]: [city, nanhai, acme, site, line, (None, "OP10")],
-        f"/equipment/{n['press1']}": [city, nanhai, acme, site, line, station, (None, "Draw press")],
+        f"/equipment/{n['press1']}": [
+            city,
+            nanhai,
+            acme,
+            site,
+            line,
+            station,
+            (None, "Draw press"),
+        ],
     }
     async with english("acme") as c:
         for path, trail in expected.items():
@@ -200,7 +208,8 @@ async def test_another_enterprises_site_line_and_station_are_not_found(
         ):
             r = await c.get(path)
             assert r.status_code == 404, path
-            assert "Huamei" not in r.text and "Roller kiln" not in r.text, path
+            assert "Huamei" not in r.text, path
+            assert "Roller kiln" not in r.text, path
 
 
 async def test_the_city_may_not_open_a_site_line_or_station(
@@ -254,7 +263,9 @@ async def test_the_line_page_counts_only_its_own_equipment(
     assert re.search(r'data-state-count="unknown">0<', html)  # Huamei's kiln is not on it
 
 
-async def test_the_line_page_leaves_a_slot_for_the_advisor(english: English, runtime: Runtime) -> None:
+async def test_the_line_page_leaves_a_slot_for_the_advisor(
+    english: English, runtime: Runtime
+) -> None:
     from kiln.web.rendering import TEMPLATES_DIR
 
     source = (TEMPLATES_DIR / "line.html").read_text()
@@ -269,7 +280,8 @@ async def test_a_station_page_shows_its_equipment_and_neighbours(
     n = ids(runtime)
     async with english("acme") as c:
         html = (await c.get(f"/stations/{n['op10']}")).text
-    assert "Draw press" in html and "Trim press" not in html
+    assert "Draw press" in html
+    assert "Trim press" not in html
     assert f'href="/stations/{n["op20"]}" rel="next"' in html
     assert "state-down_fault" in cast_tile(html, n["press1"])
 
@@ -291,7 +303,8 @@ async def test_the_equipment_page_shows_its_kpis_and_alarms(
     assert 'id="equipment-kpis"' in html
     assert 'id="equipment-alarms"' in html
     assert f'href="/lines/{n["line"]}"' in html
-    assert 'id="timeline"' in html and 'class="chart"' in html  # the existing live parts
+    assert 'id="timeline"' in html
+    assert 'class="chart"' in html
 
 
 # -- the city page: one page of a sorted table ---------------------------------------------------
@@ -302,6 +315,10 @@ async def test_the_city_table_sorts_by_a_column_both_ways(english: English) -> N
         up = table_names((await c.get("/?sort=equipment&order=asc")).text)
         down = table_names((await c.get("/?sort=equipment&order=desc")).text)
         odd = await c.get("/?sort=nonsense&order=sideways&page=-3")
+    async with english("analyst") as c:
+        html = (await c.get("/?sort=equipment&order=asc")).text
+    assert 'href="/?sort=equipment&amp;order=desc&amp;page=1#enterprises"' in html  # flips
+    assert '<th scope="col" class="num" aria-sort="ascending">Equipment' in html
     assert up == ["Huamei Ceramics", "Acme Auto Parts"]  # 1 equipment, then 2
     assert down == ["Acme Auto Parts", "Huamei Ceramics"]
     assert odd.status_code == 200
@@ -322,7 +339,8 @@ async def test_the_city_table_is_paged(english: English, runtime: Runtime) -> No
     assert table_names(first) == ["Acme Auto Parts"]
     assert table_names(second) == ["Huamei Ceramics"]
     assert table_names(beyond) == ["Huamei Ceramics"]  # the last page
-    assert 'rel="next"' in first and 'rel="prev"' not in first
+    assert 'rel="next"' in first
+    assert 'rel="prev"' not in first
     assert "Page 1 of 2" in first
 
 
@@ -332,3 +350,7 @@ async def test_the_city_links_its_districts_and_industries(english: English) -> 
     assert '<a href="/districts/shunde">Shunde</a>' in html
     assert '<a href="/industries/ceramics">Ceramics and building materials</a>' in html
     assert 'role="search"' in html
+    # equipment by state, counted for the whole city: two presses and the silent kiln
+    assert re.search(r'data-state-count="down_fault">1<', html)
+    assert re.search(r'data-state-count="idle">1<', html)
+    assert re.search(r'data-state-count="unknown">1<', html)
