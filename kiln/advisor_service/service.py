@@ -145,7 +145,7 @@ class AdvisorService:
         out = []
         for line in self.measured(catalog, line_ids, now_ms, days):
             analysis = analyse_line(line.measure)
-            found = sorted(candidates(analysis, a), key=_rank)
+            found = sorted(candidates(analysis, a), key=rank)
             proposals = tuple(Proposal(c, tuple(matches(c, sols))) for c in found)
             out.append(LineAdvice(line, analysis, proposals, start, end))
         return out
@@ -243,6 +243,7 @@ def prediction_of(candidate: Candidate, assumptions: Assumptions) -> dict[str, A
     }
 
 
-def _rank(c: Candidate) -> tuple[float, float]:
+def rank(c: Candidate) -> tuple[float, float]:
+    """Shortest payback first (never-paying last), then the larger NPV."""
     payback = c.money.payback_years
     return (payback if payback is not None else float("inf"), -c.money.npv_yuan)

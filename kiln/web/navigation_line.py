@@ -18,6 +18,7 @@ from kiln.kpi.rollup import Level
 from kiln.kpi_service import KpiRequest, KpiService, Window
 from kiln.kpi_service.rows import to_rows
 from kiln.runtime import Runtime
+from kiln.web.advisor_summary import advice_summary
 from kiln.web.pages import state_bar
 from kiln.web.snapshots import count_states, current_states
 
@@ -153,6 +154,7 @@ def line_page(rt: Runtime, who: Principal, line_id: int) -> dict[str, Any]:
         "stations": stations_of_line(rt, line_id, states),
         "live": live,
         "kpis": line_kpis(rt, who, ent["slug"], line_id),
+        "advice": advice_summary(rt, [line_id]),
     }
 
 

@@ -201,3 +201,17 @@ async def test_the_installation_form_records_with_csrf(
     assert "yyyy-mm-dd" in bad_day.text
     assert done.status_code == 303
     assert len(plant_runtime.store.installations.of_lines([lid])) == 1
+
+
+async def test_the_enterprise_and_line_pages_show_the_best_candidates(
+    client: Client, plant_runtime: Runtime
+) -> None:
+    lid = line_id(plant_runtime)
+    async with client(Role.ENTERPRISE_VIEWER, ENTERPRISE, web=True) as c:
+        ent = await c.get(f"/enterprises/{ENTERPRISE}")
+        line = await c.get(f"/lines/{lid}")
+    for page in (ent, line):
+        assert page.status_code == 200
+        assert f'href="/advisor/lines/{lid}"' in page.text
+        assert "Manual assembly 2" in page.text
+        assert "is the bottleneck" in page.text
