@@ -340,6 +340,9 @@ KPI_REASONS = (
     N_("no failure"),
     N_("no energy reading"),
     N_("no good unit (GQ = 0)"),
+    # Flags on a KPI that is defined but doubtful.
+    N_("above 1: ideal cycle time too slow or counts doubled"),
+    N_("negative: more output than the ideal cycle allows (see effectiveness)"),
 )
 _REASON_PATTERNS = (
     (

@@ -20,6 +20,7 @@ from kiln.domain.states import STATE_NAMES
 from kiln.domain.templates import TEMPLATES
 from kiln.errors import Forbidden, NotFound
 from kiln.runtime import Runtime
+from kiln.web.advisor_summary import advice_summary
 from kiln.web.deps import RuntimeDep
 from kiln.web.i18n import gettext as _
 from kiln.web.navigation import asset_crumbs, current_page, registry
@@ -283,6 +284,9 @@ def enterprise(request: Request, slug: str, rt: RuntimeDep, who: ViewerDep) -> H
         "crumbs": current_page(asset_crumbs(rt.catalog, "enterprise", e.id)),
         "live": live,
         "bar": state_bar(live["by_state"]),
+        "advice": advice_summary(
+            rt, [ln.id for ln in rt.catalog.lines.values() if ln.enterprise_id == e.id]
+        ),
     }
     return render(request, "enterprise.html", context, who)
 

@@ -28,7 +28,8 @@ SKIPPED_TAGS = frozenset({"script", "style", "code", "pre", "svg"})
 VOID = frozenset({"br", "hr", "img", "input", "link", "meta", "source", "wbr", "area", "col"})
 SPOKEN_ATTRS = ("title", "aria-label", "placeholder", "alt")
 CODE = re.compile(r"\w*_\w*|\boee\b")  # identifiers (down_fault, oee) shown as examples
-ENGLISH_WORD = re.compile(r"[A-Za-z][A-Za-z'’]*")
+# A word of Latin letters on its own: not the C of an industry code C3852 nor the OP of OP10.
+ENGLISH_WORD = re.compile(r"(?<![A-Za-z0-9_])[A-Za-z][A-Za-z'’]*(?![A-Za-z0-9_])")
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff01-\uff5e]+")
 
 

@@ -75,7 +75,8 @@ async def test_city_page_counts_enterprises_by_district_and_key_industry(
 ) -> None:
     html = (await client.get("/")).text
     for label in ("Nanhai", "Chancheng", "Shunde", "Gaoming", "Sanshui"):
-        assert re.search(rf"<th scope=\"row\"><a href=\"[^\"]+\">{label}</a> <span class=\"zh\"", html), label
+        row = rf"<th scope=\"row\"><a href=\"[^\"]+\">{label}</a> <span class=\"zh\""
+        assert re.search(row, html), label
     assert row_count(html, "Nanhai") == 1
     assert row_count(html, "Chancheng") == 1
     assert row_count(html, "Shunde") == 0
