@@ -37,6 +37,7 @@ from kiln.solution_access import solution_doc
 from kiln.store.installation_tables import Installation
 
 MAX_DESCRIPTION = 500
+MAX_KEPT = 100
 
 
 def lines_of(access: Access, ent: Enterprise) -> list[int]:
@@ -53,6 +54,36 @@ def own_line(access: Access, line_id: int) -> int:
     return line.id
 
 
+def own_assumptions(
+    rt: Runtime, enterprise_id: int, overrides: Mapping[str, Any] | None = None
+) -> Assumptions:
+    """Kiln's defaults, with the enterprise's kept changes, with this request's on top."""
+    return assumptions_of({**rt.store.assumptions.get(enterprise_id), **(overrides or {})})
+
+
+def kept_assumptions(rt: Runtime, access: Access, slug: str) -> dict[str, Any]:
+    """The enterprise's kept changes to the defaults, for its own users."""
+    return rt.store.assumptions.get(access.own_enterprise(slug).id)
+
+
+def keep_assumptions(
+    rt: Runtime, access: Access, slug: str, changes: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Keep an enterprise's changes to the defaults (an enterprise admin; checked, audited);
+    an empty mapping goes back to Kiln's defaults."""
+    access.require(Permission.MANAGE_OWN_ASSETS)
+    ent = access.own_enterprise(slug)
+    if len(changes) > MAX_KEPT:
+        raise BadInput(f"{len(changes)} assumptions; at most {MAX_KEPT}", where="body")
+    assumptions_of(changes)  # BadInput names a wrong key or value
+    kept = {str(k): (None if v is None else float(v)) for k, v in changes.items()}
+    rt.store.assumptions.put(ent.id, kept, access.now_ms, access.who.name)
+    rt.security.record(
+        access.who, "advisor.assumptions", target=f"enterprise {ent.slug}", enterprise_id=ent.id
+    )
+    return kept
+
+
 def enterprise_advice(
     rt: Runtime,
     access: Access,
@@ -63,7 +94,7 @@ def enterprise_advice(
 ) -> tuple[Enterprise, list[LineAdvice], Assumptions]:
     """Every measured line of an enterprise the caller may read, with its proposals."""
     ent = access.own_enterprise(slug)
-    a = assumptions_of(overrides)
+    a = own_assumptions(rt, ent.id, overrides)
     found = rt.advisor.advise(
         access.catalog, lines_of(access, ent), access.now_ms, days=days, assumptions=a
     )
@@ -80,7 +111,7 @@ def line_advice(
 ) -> tuple[LineAdvice | None, Assumptions]:
     """One line of the caller's enterprise; None when it has no measured station yet."""
     own_line(access, line_id)
-    a = assumptions_of(overrides)
+    a = own_assumptions(rt, access.catalog.lines[line_id].enterprise_id, overrides)
     found = rt.advisor.advise(access.catalog, [line_id], access.now_ms, days=days, assumptions=a)
     return (found[0] if found else None), a
 
@@ -101,7 +132,25 @@ def city_advice(
         within_years=within_years,
         days=days,
         assumptions=assumptions_of(overrides),
+        per_enterprise=_per_enterprise(rt, access, overrides),
     )
+
+
+def _per_enterprise(
+    rt: Runtime, access: Access, overrides: Mapping[str, Any] | None = None
+) -> dict[str, Assumptions]:
+    """Each enterprise's own assumptions, where it kept changes (a kept change that no longer
+    passes the checks is left out, not fatal to the city's view)."""
+    out = {}
+    for eid, kept in rt.store.assumptions.all().items():
+        ent = access.catalog.enterprises.get(eid)
+        if ent is None:
+            continue
+        try:
+            out[ent.slug] = assumptions_of({**kept, **(overrides or {})})
+        except BadInput:
+            continue
+    return out
 
 
 def demand(rt: Runtime, access: Access) -> Mapping[str, Sequence[Need]]:
@@ -112,7 +161,10 @@ def demand(rt: Runtime, access: Access) -> Mapping[str, Sequence[Need]]:
     else:
         ents = {e.id for e in access.enterprises()}
         line_ids = sorted(ln.id for ln in access.catalog.lines.values() if ln.enterprise_id in ents)
-    advice = rt.advisor.advise(access.catalog, line_ids, access.now_ms, solutions=[])
+    advice = rt.advisor.advise(
+        access.catalog, line_ids, access.now_ms, solutions=[],
+        per_enterprise=_per_enterprise(rt, access),
+    )  # fmt: skip
     out: dict[str, list[Need]] = {}
     for la in advice:
         for p in la.proposals:
@@ -155,7 +207,7 @@ def record_installation(
     if overrides is not None and not isinstance(overrides, Mapping):
         raise BadInput("assumptions must be an object", where="body: assumptions")
     # The prediction is the advice as it stood just before the installation.
-    a = assumptions_of(overrides)
+    a = own_assumptions(rt, access.catalog.lines[line_id].enterprise_id, overrides)
     before = rt.advisor.advise(access.catalog, [line_id], installed_ms, assumptions=a, solutions=[])
     found = [
         p.candidate

@@ -137,14 +137,18 @@ class AdvisorService:
         days: int = DEFAULT_DAYS,
         assumptions: Assumptions | None = None,
         solutions: Sequence[Solution] | None = None,
+        per_enterprise: Mapping[str, Assumptions] | None = None,
     ) -> list[LineAdvice]:
-        """Each measured line of line_ids with its analysis and proposals, best first."""
-        a = assumptions or Assumptions()
+        """Each measured line of line_ids with its analysis and proposals, best first; a line
+        is judged with its enterprise's own assumptions where `per_enterprise` has them."""
+        default = assumptions or Assumptions()
+        own = per_enterprise or {}
         sols = self.store.solutions.all() if solutions is None else solutions
         start, end = self.window(now_ms, days)
         out = []
         for line in self.measured(catalog, line_ids, now_ms, days):
             analysis = analyse_line(line.measure)
+            a = own.get(line.measure.enterprise, default)
             found = sorted(candidates(analysis, a), key=rank)
             proposals = tuple(Proposal(c, tuple(matches(c, sols))) for c in found)
             out.append(LineAdvice(line, analysis, proposals, start, end))
@@ -158,6 +162,7 @@ class AdvisorService:
         within_years: float = 3.0,
         days: int = DEFAULT_DAYS,
         assumptions: Assumptions | None = None,
+        per_enterprise: Mapping[str, Assumptions] | None = None,
     ) -> CityAdvice:
         """How many robot cells would pay back within N years in each industry and district,
         what they cost and the output they add, under the disclosure rules; and the catalogue's
@@ -170,7 +175,7 @@ class AdvisorService:
         sols = self.store.solutions.all()
         advice = self.advise(
             catalog, sorted(catalog.lines), now_ms, days=days, assumptions=assumptions,
-            solutions=sols,
+            solutions=sols, per_enterprise=per_enterprise,
         )  # fmt: skip
         found = [p.candidate for la in advice for p in la.proposals]
         paying = [

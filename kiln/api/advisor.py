@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Body, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
@@ -60,6 +60,31 @@ def assumptions(access: AccessDep, assume: Assume = None) -> list[dict[str, Any]
     """Every assumption with its Foshan default (or the changed value), unit and source."""
     aa.require_person(access)
     return aa.assumptions_doc(assumptions_of(overrides(assume)))
+
+
+@router.get("/enterprises/{slug}/assumptions", summary="An enterprise's own assumptions")
+def kept(rt: RuntimeDep, access: AccessDep, slug: str) -> dict[str, Any]:
+    """The changes the enterprise keeps to Kiln's defaults, and every assumption as it stands
+    for the enterprise."""
+    changes = aa.kept_assumptions(rt, access, slug)
+    ent = access.catalog.enterprises[access.catalog.enterprise_by_slug[slug]]
+    return {
+        "changes": changes,
+        "assumptions": aa.assumptions_doc(aa.own_assumptions(rt, ent.id)),
+    }
+
+
+@router.put("/enterprises/{slug}/assumptions", summary="Keep an enterprise's own assumptions")
+def keep(
+    rt: RuntimeDep,
+    access: AccessDep,
+    slug: str,
+    changes: Annotated[dict[str, float | None], Body(max_length=aa.MAX_KEPT)],
+) -> dict[str, Any]:
+    """An enterprise admin keeps its changes to the defaults (e.g. its operators' wage, its
+    product's value): every analysis of its lines then starts from them. `{}` goes back to
+    the defaults. 422 names a wrong name or value."""
+    return {"changes": aa.keep_assumptions(rt, access, slug, changes)}
 
 
 @router.get("/enterprises/{slug}", summary="An enterprise's lines and candidates")

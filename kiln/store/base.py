@@ -18,7 +18,9 @@ from kiln.store.retention import Removal, RetentionPlan
 
 if TYPE_CHECKING:  # the shared SQL module imports both drivers; the protocol needs neither
     from kiln.store.alarm_tables import AlarmTables
+    from kiln.store.assumption_tables import AssumptionTables
     from kiln.store.installation_tables import InstallationTables
+    from kiln.store.preference_tables import PreferenceTables
     from kiln.store.solution_tables import SolutionTables
 
 MAX_CHART_POINTS = 2_000
@@ -154,6 +156,16 @@ class Store(Protocol):
     @property
     def installations(self) -> InstallationTables:
         """Robots installed on stations with the advisor's prediction: its follow-up."""
+        ...
+
+    @property
+    def preferences(self) -> PreferenceTables:
+        """People's preferences (the page language), kept across browsers."""
+        ...
+
+    @property
+    def assumptions(self) -> AssumptionTables:
+        """Each enterprise's own changes to the advisor's default assumptions."""
         ...
 
     def write(self, bundle: Bundle, *, batch_id: str | None = None) -> int:

@@ -20,6 +20,7 @@ from kiln.domain.dead_letters import DeadLetter
 from kiln.domain.product_runs import ProductChange
 from kiln.errors import Unavailable
 from kiln.store.alarm_tables import AlarmTables
+from kiln.store.assumption_tables import AssumptionTables
 from kiln.store.base import MAX_CHART_POINTS, StorageReport, StorageStats, bucket_width_ms
 from kiln.store.duckdb_accounts import DuckDBAccounts
 from kiln.store.duckdb_assets import load_catalog, seed_districts, upsert_tree
@@ -48,6 +49,7 @@ from kiln.store.duckdb_rollups import (
 )
 from kiln.store.duckdb_storage import apply_retention, read_storage_report
 from kiln.store.installation_tables import InstallationTables
+from kiln.store.preference_tables import PreferenceTables
 from kiln.store.last_values import LastValues
 from kiln.store.retention import Removal, RetentionPlan
 from kiln.store.solution_tables import SolutionTables
@@ -121,6 +123,8 @@ class DuckDBStore:
         self.alarms = AlarmTables(DuckSessions(self._cursor, self._write_lock))
         self.solutions = SolutionTables(DuckSessions(self._cursor, self._write_lock))
         self.installations = InstallationTables(DuckSessions(self._cursor, self._write_lock))
+        self.preferences = PreferenceTables(DuckSessions(self._cursor, self._write_lock))
+        self.assumptions = AssumptionTables(DuckSessions(self._cursor, self._write_lock))
 
     # -- connections -------------------------------------------------------------------------
 

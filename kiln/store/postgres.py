@@ -27,8 +27,10 @@ from kiln.errors import Unavailable
 from kiln.store import postgres_kpi as kpi
 from kiln.store import postgres_queries as q
 from kiln.store.alarm_tables import AlarmTables
+from kiln.store.assumption_tables import AssumptionTables
 from kiln.store.base import MAX_CHART_POINTS, StorageReport, StorageStats, bucket_width_ms
 from kiln.store.installation_tables import InstallationTables
+from kiln.store.preference_tables import PreferenceTables
 from kiln.store.postgres_accounts import PostgresAccounts
 from kiln.store.postgres_assets import catalog_version, import_tree, load_catalog, seed_districts
 from kiln.store.postgres_dead_letters import (
@@ -84,6 +86,8 @@ class PostgresStore:
         self.alarms = AlarmTables(PgSessions(self._pool))
         self.solutions = SolutionTables(PgSessions(self._pool))
         self.installations = InstallationTables(PgSessions(self._pool))
+        self.preferences = PreferenceTables(PgSessions(self._pool))
+        self.assumptions = AssumptionTables(PgSessions(self._pool))
 
     def _start(self, conn: Connection) -> None:
         migrate(conn)

@@ -99,12 +99,27 @@ def _line_view(la: LineAdvice, lang: str) -> dict[str, Any]:
     }
 
 
-def _what_if(a: Assumptions, changed: dict[str, Any]) -> list[dict[str, Any]]:
+DEFAULTS = {r.name: r.value for r in Assumptions().describe()}
+
+
+def _what_if(
+    a: Assumptions, changed: dict[str, Any], kept: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Every assumption as it stands, marked where this request changed it or the enterprise
+    keeps its own value, and whether it differs from Kiln's default."""
     return [
         {"name": r.name, "value": r.value, "unit": r.unit, "source": r.source,
-         "changed": r.name in changed}
+         "changed": r.name in changed, "kept": r.name in (kept or {}),
+         "own": r.value != DEFAULTS.get(r.name)}
         for r in a.describe()
     ]  # fmt: skip
+
+
+def _keeping(rt: Runtime, who: Principal, ent_id: int) -> dict[str, Any]:
+    """What the assumptions form needs to offer keeping them (an enterprise admin only)."""
+    slug = rt.catalog.enterprises[ent_id].slug
+    may = who.may(Permission.MANAGE_OWN_ASSETS)
+    return {"keep_url": f"/advisor/enterprises/{slug}/assumptions" if may else None}
 
 
 def _zh_name(industry: str) -> str:
@@ -166,8 +181,9 @@ def enterprise_page(
                 if ln.enterprise_id == ent.id and ln.id not in measured
             ],
             "days": days,
-            "assumptions": _what_if(a, changed),
+            "assumptions": _what_if(a, changed, rt.store.assumptions.get(ent.id)),
             "changed": changed,
+            **_keeping(rt, who, ent.id),
             "window": (found[0].start_ms, found[0].end_ms) if found else None,
         },
         who,
@@ -222,8 +238,9 @@ def _line(
             ),
             "view": _line_view(la, _lang()) if la is not None else None,
             "days": days,
-            "assumptions": _what_if(a, changed),
+            "assumptions": _what_if(a, changed, rt.store.assumptions.get(ent.id)),
             "changed": changed,
+            **_keeping(rt, who, ent.id),
             "installations": followed,
             "stations": stations,
             "may_record": who.may(Permission.MANAGE_OWN_ASSETS),
@@ -261,6 +278,34 @@ async def record(request: Request, rt: RuntimeDep, who: ViewerDep, line_id: int)
     except KilnError as err:
         return _line(request, rt, who, line_id, DEFAULT_DAYS, error=str(err), status_code=422)
     return RedirectResponse(f"/advisor/lines/{line_id}#installations", status_code=303)
+
+
+@router.post("/advisor/enterprises/{slug}/assumptions", response_class=HTMLResponse,
+             response_model=None)  # fmt: skip
+async def keep(request: Request, rt: RuntimeDep, who: ViewerDep, slug: str) -> Response:
+    """Keep the assumptions shown (those that differ from Kiln's defaults) as the enterprise's
+    own; back to the page it came from."""
+    data = await request.form()
+    if not who.may(Permission.MANAGE_OWN_ASSETS) or not _csrf_ok(who, data):
+        return forbidden(request, who)
+    changes: dict[str, Any] = {}
+    try:
+        for key, value in data.items():
+            if key in NAMES and isinstance(value, str) and value.strip() != "":
+                number = float(value)
+                if number != DEFAULTS.get(key):
+                    changes[key] = number
+        aa.keep_assumptions(rt, _access(rt, who), slug, changes)
+    except Forbidden:
+        return forbidden(request, who)
+    except NotFound as err:
+        return not_found(request, err.what, who)
+    except (ValueError, BadInput) as err:
+        return render(request, "notice.html", {"kind": "bad_input", "what": str(err)}, who,
+                      status_code=422)  # fmt: skip
+    back = str(data.get("back", ""))
+    target = back if back.startswith("/advisor/") else f"/advisor/enterprises/{slug}"
+    return RedirectResponse(target, status_code=303)
 
 
 @router.get("/advisor/city", response_class=HTMLResponse)

@@ -25,6 +25,7 @@ from kiln.runtime import Runtime
 from kiln.solution_access import DEMAND_STATE, solution_doc
 from kiln.store.solution_tables import SolutionQuery
 from kiln.web.deps import RuntimeDep
+from kiln.web.i18n import pick
 from kiln.web.pages import forbidden, not_found
 from kiln.web.plan_filings import _csrf_ok
 from kiln.web.rendering import render
@@ -40,8 +41,8 @@ def _access(rt: Runtime, who: Principal) -> Access:
 
 def _industry_choices() -> list[tuple[str, str]]:
     """(code, label) for the industry filter and hint: the key industries' codes, then classes."""
-    out = [(p, f"{p} · {k.name_en}") for k in KEY_INDUSTRIES for p in k.prefixes]
-    out += [(c, f"{c} · {i.name_en}") for c, i in sorted(INDUSTRIES.items())]
+    out = [(p, f"{p} · {pick(k)}") for k in KEY_INDUSTRIES for p in k.prefixes]
+    out += [(c, f"{c} · {pick(i)}") for c, i in sorted(INDUSTRIES.items())]
     return out
 
 
@@ -215,7 +216,7 @@ def entry_page(
         "s": solution_doc(access.catalog, s),
         "may_edit": solution_access.may_edit(who, s),
         "saved": saved,
-        "industry_names": {c: i.name_en for c, i in INDUSTRIES.items()},
+        "industry_names": {c: pick(i) for c, i in INDUSTRIES.items()},
     }
     return render(request, "catalogue_entry.html", view, who)
 

@@ -23,9 +23,11 @@ from kiln.sessions import (
     set_session_cookie,
 )
 from kiln.web.deps import RuntimeDep
+from kiln.web.i18n import COOKIE_MAX_AGE_S, LANG_COOKIE, as_language
 from kiln.web.rendering import render
 
 router = APIRouter(include_in_schema=False)
+LANGUAGE_KEY = "language"
 
 
 class SignInNeeded(Exception):
@@ -38,10 +40,14 @@ def viewer(request: Request, rt: Runtime) -> Principal | None:
 
 
 def require_viewer(request: Request, rt: RuntimeDep) -> Principal:
-    """The signed-in user; SignInNeeded when there is none."""
+    """The signed-in user; SignInNeeded when there is none. A language the user switches to
+    (`?lang=`) is kept as theirs, so it follows them to another browser at sign-in."""
     who = viewer(request, rt)
     if who is None:
         raise SignInNeeded
+    asked = as_language(request.query_params.get("lang"))
+    if asked is not None and request.cookies.get(LANG_COOKIE) != asked:
+        rt.store.preferences.put(who.name, LANGUAGE_KEY, asked, rt.clock.now_ms())
     return who
 
 
@@ -115,6 +121,9 @@ def sign_in(
         return _form(request, safe_next(next_path), error="wrong", username=username)
     resp = RedirectResponse(safe_next(next_path), status_code=303)
     set_session_cookie(resp, rt, session_id)
+    kept = as_language(rt.store.preferences.get(username, LANGUAGE_KEY))
+    if kept is not None:  # the user's own language, whatever this browser asked before
+        resp.set_cookie(LANG_COOKIE, kept, max_age=COOKIE_MAX_AGE_S, samesite="lax", path="/")
     resp.delete_cookie(LOGIN_CSRF_COOKIE, path="/sign-in")
     return resp
 

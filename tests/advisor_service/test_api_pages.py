@@ -178,7 +178,7 @@ async def test_the_pages_render_for_the_enterprise_and_the_city(
         city = await c.get("/advisor/city", params={"days": DAYS})
         refused = await c.get(f"/advisor/lines/{lid}")
     assert city.status_code == 200
-    assert "需求与供给" in city.text or "Demand and supply" in city.text
+    assert "各行业供需" in city.text  # the page in the browser's language
     assert refused.status_code == 403
 
 
@@ -215,3 +215,58 @@ async def test_the_enterprise_and_line_pages_show_the_best_candidates(
         assert f'href="/advisor/lines/{lid}"' in page.text
         assert "Manual assembly 2" in page.text
         assert "is the bottleneck" in page.text
+
+
+async def test_an_enterprise_keeps_its_own_assumptions(
+    client: Client, plant_runtime: Runtime
+) -> None:
+    lid = line_id(plant_runtime)
+    kept_path = f"/api/v1/advisor/enterprises/{ENTERPRISE}/assumptions"
+    line_path = f"/api/v1/advisor/lines/{lid}"
+    async with client(Role.ENTERPRISE_ADMIN, ENTERPRISE) as c:
+        before = (await c.get(line_path, params={"days": DAYS})).json()
+        bad = await c.put(kept_path, json={"annual_wage_yuan": -5})
+        unknown = await c.put(kept_path, json={"wage": 1})
+        kept = await c.put(kept_path, json={"annual_wage_yuan": 60_000, "sold_share": 1})
+        after = (await c.get(line_path, params={"days": DAYS})).json()
+        shown = (await c.get(kept_path)).json()
+    async with client(Role.ENTERPRISE_VIEWER, ENTERPRISE) as c:
+        refused = await c.put(kept_path, json={})
+    assert bad.status_code == 422
+    assert "annual_wage_yuan" in bad.text
+    assert unknown.status_code == 422
+    assert "unknown assumption 'wage'" in unknown.text
+    assert kept.status_code == 200, kept.text
+    assert shown["changes"] == {"annual_wage_yuan": 60_000.0, "sold_share": 1.0}
+    wage = next(a for a in shown["assumptions"] if a["name"] == "annual_wage_yuan")
+    assert wage["value"] == 60_000
+    saved = [x["candidates"][0]["money"]["labour_saved_yuan_per_year"] for x in (before, after)]
+    assert saved[1] == pytest.approx(saved[0] * 60_000 / 103_932)
+    assert refused.status_code == 403
+    assert plant_runtime.store.assumptions.get(
+        plant_runtime.catalog.enterprise_by_slug[ENTERPRISE]
+    ) == {"annual_wage_yuan": 60_000.0, "sold_share": 1.0}
+
+
+async def test_the_page_keeps_the_values_shown(client: Client, plant_runtime: Runtime) -> None:
+    lid = line_id(plant_runtime)
+    eid = plant_runtime.catalog.enterprise_by_slug[ENTERPRISE]
+    async with client(Role.ENTERPRISE_ADMIN, ENTERPRISE, web=True) as c:
+        page = await c.get(f"/advisor/lines/{lid}", params={"days": DAYS, "sold_share": "0.8"})
+        token = CSRF.search(page.text)
+        assert token is not None
+        assert "Keep the values shown" in page.text
+        form = {"csrf": token.group(1), "sold_share": "0.8", "back": f"/advisor/lines/{lid}"}
+        done = await c.post(f"/advisor/enterprises/{ENTERPRISE}/assumptions", data=form)
+        again = await c.get(f"/advisor/lines/{lid}", params={"days": DAYS})
+        reset = await c.post(
+            f"/advisor/enterprises/{ENTERPRISE}/assumptions", data={"csrf": token.group(1)}
+        )
+    assert done.status_code == 303
+    assert done.headers["location"] == f"/advisor/lines/{lid}"
+    assert "your enterprise&#39;s" in again.text or "your enterprise's" in again.text
+    assert reset.status_code == 303
+    assert plant_runtime.store.assumptions.get(eid) == {}
+    async with client(Role.ENTERPRISE_VIEWER, ENTERPRISE, web=True) as c:
+        page = await c.get(f"/advisor/lines/{lid}", params={"days": DAYS})
+    assert "Keep the values shown" not in page.text

@@ -149,6 +149,8 @@ def requests(runtime: Runtime) -> list[tuple[str, str, dict[str, Any] | None, se
         ("GET", "/api/v1/solutions/demand-supply", None, SIGNED_IN - {"acme_device"}),
         ("GET", "/api/v1/advisor/assumptions", None, SIGNED_IN - {"acme_device"}),
         ("GET", "/api/v1/advisor/enterprises/acme-auto", None, ACME),
+        ("GET", "/api/v1/advisor/enterprises/acme-auto/assumptions", None, ACME),
+        ("PUT", "/api/v1/advisor/enterprises/acme-auto/assumptions", {}, {"acme_admin"}),
         ("GET", f"/api/v1/advisor/lines/{line}", None, ACME),
         ("GET", "/api/v1/advisor/city", None, CITY),
         ("GET", f"/api/v1/advisor/lines/{line}/installations", None, ACME),

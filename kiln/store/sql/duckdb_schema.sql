@@ -139,3 +139,11 @@ CREATE TABLE IF NOT EXISTS installations (
     station_id INTEGER NOT NULL, installed_ms BIGINT NOT NULL, solution_id BIGINT,
     description VARCHAR NOT NULL, prediction VARCHAR NOT NULL, recorded_ms BIGINT NOT NULL,
     recorded_by VARCHAR NOT NULL);
+-- A person's preferences (the page language), by user name.
+CREATE TABLE IF NOT EXISTS user_preferences (
+    username VARCHAR NOT NULL, key VARCHAR NOT NULL, value VARCHAR NOT NULL,
+    updated_ms BIGINT NOT NULL, PRIMARY KEY (username, key));
+-- Each enterprise's changes to the advisor's default assumptions (a JSON object).
+CREATE TABLE IF NOT EXISTS advisor_assumptions (
+    enterprise_id INTEGER PRIMARY KEY, doc VARCHAR NOT NULL, updated_ms BIGINT NOT NULL,
+    updated_by VARCHAR NOT NULL);
