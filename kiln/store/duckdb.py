@@ -49,8 +49,8 @@ from kiln.store.duckdb_rollups import (
 )
 from kiln.store.duckdb_storage import apply_retention, read_storage_report
 from kiln.store.installation_tables import InstallationTables
-from kiln.store.preference_tables import PreferenceTables
 from kiln.store.last_values import LastValues
+from kiln.store.preference_tables import PreferenceTables
 from kiln.store.retention import Removal, RetentionPlan
 from kiln.store.solution_tables import SolutionTables
 from kiln.store.sql_session import DuckSessions

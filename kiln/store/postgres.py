@@ -30,7 +30,6 @@ from kiln.store.alarm_tables import AlarmTables
 from kiln.store.assumption_tables import AssumptionTables
 from kiln.store.base import MAX_CHART_POINTS, StorageReport, StorageStats, bucket_width_ms
 from kiln.store.installation_tables import InstallationTables
-from kiln.store.preference_tables import PreferenceTables
 from kiln.store.postgres_accounts import PostgresAccounts
 from kiln.store.postgres_assets import catalog_version, import_tree, load_catalog, seed_districts
 from kiln.store.postgres_dead_letters import (
@@ -51,6 +50,7 @@ from kiln.store.postgres_telemetry import (
     write_counts,
     write_states,
 )
+from kiln.store.preference_tables import PreferenceTables
 from kiln.store.retention import Removal, RetentionPlan
 from kiln.store.solution_tables import SolutionTables
 from kiln.store.sql_session import PgSessions
