@@ -59,7 +59,8 @@ def _year(text: str, first: int, last: int) -> int | None:
 # -- the dashboard -----------------------------------------------------------------------------
 
 
-def _card(v: TargetView, published: list[Any]) -> dict[str, Any]:
+def target_card(v: TargetView, published: list[Any]) -> dict[str, Any]:
+    """One target as the dashboard and the city overview show it, with its chart."""
     p, t = v.progress, v.target
     latest = p.actuals[-1] if p.actuals else None
     source = None
@@ -123,7 +124,7 @@ def dashboard_page(rt: Runtime, access: Access, key: str, as_of: str) -> dict[st
         "plans": rt.plan.plans(),
         "as_of": d.as_of_year,
         "years": list(range(first, year_now + 1)),
-        "cards": [_card(v, published) for v in d.targets],
+        "cards": [target_card(v, published) for v in d.targets],
         "tables": [table_scale(t) for t in d.tables],
         "rules": CITY_RULES,
         "measured": measured_panel(rt, access),

@@ -14,6 +14,7 @@ from kiln.web import (
     advisor,
     alarms,
     catalogue,
+    city_panels,
     connectivity,
     kpi,
     navigation_pages,
@@ -48,6 +49,7 @@ def install(app: FastAPI) -> None:
     app.include_router(alarms.router)
     app.include_router(catalogue.router)
     app.include_router(advisor.router)
+    app.include_router(city_panels.router)
     app.include_router(connectivity.router)
     app.include_router(kpi.router)
     app.include_router(plan.router)

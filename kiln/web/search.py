@@ -15,7 +15,9 @@ from fastapi.responses import HTMLResponse
 from kiln.auth.principal import Principal
 from kiln.auth.roles import Permission
 from kiln.domain.asset_search import MAX_QUERY, Scope, search_index
+from kiln.domain.assets import FOSHAN_DISTRICTS
 from kiln.web.deps import RuntimeDep
+from kiln.web.i18n import pick
 from kiln.web.navigation import city_crumbs, crumb
 from kiln.web.rendering import render
 from kiln.web.session import ViewerDep
@@ -42,7 +44,14 @@ def search(request: Request, rt: RuntimeDep, who: ViewerDep, q: str = "") -> HTM
     total = 0
     if query and scope is not None:
         found, total = search_index(rt.catalog).search(query, scope, limit=SHOWN)
-        hits = [h.as_json() for h in found]
+        # An enterprise's "where" is its district, named in the index in English.
+        districts = {d.name_en: pick(d) for d in FOSHAN_DISTRICTS}
+        hits = [
+            {**h.as_json(), "context": districts.get(h.context, h.context)}
+            if h.kind == "enterprise"
+            else h.as_json()
+            for h in found
+        ]
     context = {
         "q": query,
         "hits": hits,

@@ -352,7 +352,20 @@
     });
   }
 
+  /* Panels a page fetches once it has shown (the city overview's heavier figures); the
+     words for a failure come with the page, like every word. */
+  function loadPanels() {
+    document.querySelectorAll("[data-panel]").forEach(function (box) {
+      fetch(box.dataset.panel, { credentials: "same-origin" })
+        .then(function (r) { if (!r.ok) throw new Error(String(r.status)); return r.text(); })
+        .then(function (html) { box.innerHTML = html; })
+        .catch(function () { box.textContent = box.dataset.failed || ""; })
+        .finally(function () { box.removeAttribute("aria-busy"); });
+    });
+  }
+
   function init() {
+    loadPanels();
     const page = document.body.dataset.page;
     const url = document.body.dataset.live;
     if (page === "city" && url) initCity(url);
