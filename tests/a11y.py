@@ -92,7 +92,8 @@ _SCRIPT = """
   // Buttons and links.
   for (const el of document.querySelectorAll('button, a[href], [role="button"], [role="link"]')) {
     const name = ownName(el) || contentName(el) || (el.getAttribute('title') || '').trim();
-    if (!name) out.push(`${el.tagName.toLowerCase()} without an accessible name: ${el.outerHTML.slice(0, 120)}`);
+    const tag = el.tagName.toLowerCase();
+    if (!name) out.push(`${tag} without an accessible name: ${el.outerHTML.slice(0, 120)}`);
   }
 
   // Images.
@@ -207,7 +208,7 @@ def skip_link_problems(page: Any) -> list[str]:
     page.evaluate("() => { document.activeElement && document.activeElement.blur(); }")
     page.evaluate("() => window.scrollTo(0, 0)")
     page.keyboard.press("Tab")
-    first = str(page.evaluate(_FOCUSED))
+    first = str(page.evaluate(_FOCUSED)).strip()
     if not first.startswith("a.skip-link") or not first.endswith("#main"):
         return [f"the first Tab lands on {first or 'nothing'}, not the skip link to #main"]
     page.keyboard.press("Enter")

@@ -13,6 +13,7 @@ from kiln.config import load_settings
 from kiln.runtime import Runtime, build_runtime
 from kiln.store.duckdb import DuckDBStore
 from kiln.store.postgres import PostgresStore
+from tests.plant import plant_db, plant_runtime  # noqa: F401  (fixtures)
 from tests.postgres import postgres_server, postgres_url  # noqa: F401  (fixtures)
 
 NOW_MS = 1_764_000_000_000  # 2025-11-24T16:00:00Z: a fixed "now" for every test

@@ -13,8 +13,8 @@ from kiln.auth.roles import Role
 from kiln.runtime import Runtime
 from kiln.server import create_app
 from kiln.sessions import SESSION_COOKIE
-from tests.advisor_service.conftest import DAY_MS, DAYS, ENTERPRISE, LINE, NECK, START_MS
 from tests.api.conftest import issue_token
+from tests.plant import DAY_MS, DAYS, ENTERPRISE, LINE, NECK, START_MS
 
 Client = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')

@@ -13,7 +13,7 @@ from kiln.config import KpiSettings
 from kiln.errors import BadInput
 from kiln.store.duckdb import DuckDBStore
 from kiln.store.installation_tables import Installation
-from tests.advisor_service.conftest import (
+from tests.plant import (
     DAY_MS,
     DAYS,
     LINE,

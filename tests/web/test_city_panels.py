@@ -7,7 +7,7 @@ import re
 
 from kiln.runtime import Runtime
 from kiln.web.city_panels import oee_distribution
-from tests.advisor_service.conftest import ENTERPRISE, plant_db, plant_runtime  # noqa: F401 - fixtures
+from tests.plant import ENTERPRISE
 from tests.web.conftest import ClientFactory
 
 

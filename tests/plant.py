@@ -1,5 +1,5 @@
-"""A simulated plant for the advisor: one enterprise whose assembly line is paced by a slow
-manual station (the simulator's planted bottleneck), and a runtime over it."""
+"""A simulated plant for the advisor and the city panels: one enterprise whose assembly line
+is paced by a slow manual station (the simulator's planted bottleneck), and a runtime over it."""
 
 from __future__ import annotations
 
