@@ -115,6 +115,7 @@ def plan_from(key: str, doc: Mapping[str, Any], config: IndicatorConfig, *, wher
         issuer=str(doc.get("issuer", "")),
         issued=str(doc.get("issued", "")),
         targets=tuple(targets),
+        issuer_zh=str(doc.get("issuer_zh", "")),
     )
 
 
@@ -126,6 +127,7 @@ def plan_doc(plan: Plan) -> dict[str, Any]:
         "start_year": plan.start_year,
         "end_year": plan.end_year,
         "issuer": plan.issuer,
+        "issuer_zh": plan.issuer_zh,
         "issued": plan.issued,
         "targets": [target_doc(t) for t in plan.targets],
     }

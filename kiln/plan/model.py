@@ -119,6 +119,7 @@ class Plan:
     issuer: str = ""
     issued: str = ""  # publication date, ISO yyyy-mm or yyyy-mm-dd
     targets: tuple[Target, ...] = field(default=())
+    issuer_zh: str = ""
 
     def __post_init__(self) -> None:
         if self.end_year < self.start_year:

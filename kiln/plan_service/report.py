@@ -371,7 +371,8 @@ def _about(plan: Plan, year: int, t: Mapping[str, str]) -> str:
     words = {"start": plan.start_year, "end": plan.end_year, "year": year}
     first = t["plan.runs"].format(**words)
     if plan.issuer:
-        first = t["plan.issued"].format(issuer=plan.issuer, issued=plan.issued, **words)
+        issuer = plan.issuer_zh if t is TEXT["zh"] and plan.issuer_zh else plan.issuer
+        first = t["plan.issued"].format(issuer=issuer, issued=plan.issued, **words)
     if year < plan.start_year:
         second = t["plan.ahead"].format(**words)
     elif year > plan.end_year:

@@ -149,6 +149,11 @@ def test_the_2017_report_says_the_published_figures_in_chinese(runtime: Runtime,
         assert sentence in text
 
 
+def test_the_plan_is_issued_by_the_bureau_named_in_each_language(runtime: Runtime) -> None:
+    assert "佛山市经济和信息化局" in text_of(runtime, 2019, "zh", "md")
+    assert "Foshan Economy and Information Technology Bureau" in text_of(runtime, 2019, "en", "md")
+
+
 def test_each_fact_says_where_it_comes_from_and_a_missing_one_is_missing(
     runtime: Runtime,
 ) -> None:
