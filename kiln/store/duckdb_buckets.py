@@ -55,7 +55,9 @@ class Lag:
         hours: list[int] = []
         if self.dirty:
             row = con.execute(
-                "SELECT list(hour) FROM rollup_dirty WHERE series = ? AND hour BETWEEN ? AND ?",
+                "SELECT list(DISTINCT hour) FROM (SELECT series, hour FROM rollup_dirty UNION ALL "
+                "SELECT series, hour FROM rollup_dirty_log) WHERE series = ? "
+                "AND hour BETWEEN ? AND ?",
                 [series, first, last],
             ).fetchall()[0][0]
             hours += row or []

@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -29,6 +30,16 @@ _UPSERT_DIRTY = (
     "INSERT INTO rollup_dirty SELECT series, ts // 3600000 AS hour, min(ts) AS from_ms "
     "FROM {src} GROUP BY ALL "
     "ON CONFLICT DO UPDATE SET from_ms = least(rollup_dirty.from_ms, excluded.from_ms)"
+)
+_UPSERT_DIRTY_LOG = (
+    "INSERT INTO rollup_dirty SELECT series, hour, min(from_ms) FROM rollup_dirty_log "
+    "GROUP BY ALL ON CONFLICT DO UPDATE SET from_ms = least(rollup_dirty.from_ms, "
+    "excluded.from_ms)"
+)
+# Every (series, hour) waiting for its rollup: the keyed table and the log of big writes.
+DIRTY = (
+    "(SELECT series, hour, from_ms FROM rollup_dirty "
+    "UNION ALL SELECT series, hour, from_ms FROM rollup_dirty_log)"
 )
 # Totals are summed with fsum (correctly rounded): a sum of values with a few decimals then
 # has a few decimals too, which DuckDB's ALP stores in half the bytes of a plain sum's.
@@ -58,8 +69,8 @@ def prepare(con: duckdb.DuckDBPyConnection) -> Lag:
 
 
 def pending_rollups(con: duckdb.DuckDBPyConnection) -> int:
-    """The (series, hour)s written since their last rollup."""
-    return int(con.execute("SELECT count(*) FROM rollup_dirty").fetchall()[0][0])
+    """The (series, hour)s written since their last rollup (those in the log may repeat)."""
+    return int(con.execute(f"SELECT count(*) FROM {DIRTY}").fetchall()[0][0])
 
 
 def raw_cut(con: duckdb.DuckDBPyConnection) -> int:
@@ -69,9 +80,33 @@ def raw_cut(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def mark_dirty(con: duckdb.DuckDBPyConnection, points: pa.Table) -> None:
-    """Record the (series, hour)s of points written straight into ``points``."""
-    _dirty_rows = points  # read by name in the SQL (a replacement scan)
-    con.execute(_UPSERT_DIRTY.format(src="_dirty_rows"))
+    """Record the (series, hour)s of points written straight into ``points``: grouped in NumPy
+    (the batch comes ordered by series) and appended to the unindexed log."""
+    series = points.column("series").to_numpy()
+    ts = points.column("ts").to_numpy()
+    if not len(ts):
+        return
+    hour = ts // HOUR_MS
+    start = np.empty(len(ts), dtype=bool)
+    start[0] = True
+    np.not_equal(series[1:], series[:-1], out=start[1:])
+    start[1:] |= hour[1:] != hour[:-1]
+    first = np.flatnonzero(start)
+    # A (series, hour) split over several runs repeats in the log; folding takes the least.
+    _dirty_log = pa.table(
+        {
+            "series": series[first],
+            "hour": hour[first],
+            "from_ms": np.minimum.reduceat(ts, first),
+        }
+    )
+    con.execute("INSERT INTO rollup_dirty_log SELECT * FROM _dirty_log")
+
+
+def fold_dirty_log(con: duckdb.DuckDBPyConnection) -> None:
+    """Move the log's (series, hour)s into rollup_dirty (inside the caller's transaction)."""
+    con.execute(_UPSERT_DIRTY_LOG)
+    con.execute("DELETE FROM rollup_dirty_log")
 
 
 def mark_hot_dirty(con: duckdb.DuckDBPyConnection) -> None:
@@ -82,6 +117,14 @@ def mark_hot_dirty(con: duckdb.DuckDBPyConnection) -> None:
 def roll_up(con: duckdb.DuckDBPyConnection, lock: threading.Lock) -> int:
     """Recompute the dirty hours, one UTC day per transaction, newest first (live data stays
     current while a long back-fill is worked through); return the rollup rows written."""
+    with lock:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            fold_dirty_log(con)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
     days = con.execute("SELECT DISTINCT hour // 24 FROM rollup_dirty ORDER BY 1 DESC").fetchall()
     rows = 0
     for (day,) in days:

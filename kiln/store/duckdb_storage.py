@@ -9,6 +9,7 @@ import duckdb
 
 from kiln.domain.catalog import AssetCatalog
 from kiln.store.base import StorageReport, TableUsage
+from kiln.store.duckdb_rollups import pending_rollups
 from kiln.store.retention import TABLES, Removal, RetentionPlan
 
 DAY_MS = 86_400_000
@@ -23,6 +24,8 @@ RAW = "(SELECT series, ts FROM points UNION ALL SELECT series, ts FROM points_ho
 # Raw points of an hour not rolled up yet stay: compaction merges them into the rollups first.
 NOT_DIRTY = (
     "NOT EXISTS (SELECT 1 FROM rollup_dirty d "
+    "WHERE d.series = points.series AND d.hour = points.ts // 3600000) "
+    "AND NOT EXISTS (SELECT 1 FROM rollup_dirty_log d "
     "WHERE d.series = points.series AND d.hour = points.ts // 3600000)"
 )
 
@@ -124,7 +127,7 @@ def read_storage_report(
         "WHERE ts >= ? AND ts < ? GROUP BY 1 ORDER BY 1",
         [since, since + days * DAY_MS],
     ).fetchall()
-    pending = con.execute("SELECT count(*) FROM rollup_dirty").fetchall()[0][0]
+    pending = pending_rollups(con)
     return StorageReport(
         bytes_on_disk=os.path.getsize(path) if path != ":memory:" else 0,
         tables=tuple(tables),
