@@ -236,6 +236,39 @@ def test_a_back_filled_week_is_rolled_up_at_the_next_compaction(duck: DuckDBStor
     assert got.fetchall()[0] == (7 * 24 * 60, 7 * 24 * 360)
 
 
+def test_the_log_of_big_writes_keeps_each_hour_once_from_its_earliest_point(
+    duck: DuckDBStore,
+) -> None:
+    a, b = series(duck)
+    day = PointBatch.concat([sampled(s, TODAY - 2 * DAY, TODAY - DAY, 1_000) for s in (a, b)])
+    assert len(day) >= DIRECT_ROWS
+    duck.write(Bundle(points=day))
+    # A second big write into the same hours, earlier minutes first within each series.
+    again = sampled(a, TODAY - 2 * DAY + 30 * MIN, TODAY - 2 * DAY + 90 * MIN, 100)
+    pad = sampled(b, TODAY - 3 * DAY, TODAY - 3 * DAY + DIRECT_ROWS * 1_000, 1_000)
+    duck.write(Bundle(points=PointBatch.concat([again, pad])))
+    con = duck._cursor()
+    assert con.execute("SELECT count(*) FROM rollup_dirty_log").fetchall()[0][0] > 0
+    duck.compact()
+    assert con.execute("SELECT count(*) FROM rollup_dirty_log").fetchall()[0][0] == 0
+    assert duck.storage_report(NOW_MS).pending_rollup == 0
+    got = con.execute(
+        "SELECT count(*), sum(n) FROM rollup_1m WHERE series = ? AND minute >= ? AND minute < ?",
+        [b, (TODAY - 2 * DAY) // MIN, (TODAY - DAY) // MIN],
+    )
+    assert got.fetchall()[0] == (24 * 60, 24 * 3_600)
+    # Series a's hours written twice are rolled up from both writes' points.
+    raw = con.execute(
+        "SELECT count(*) FROM points WHERE series = ? AND ts >= ? AND ts < ?",
+        [a, TODAY - 2 * DAY, TODAY - DAY],
+    ).fetchall()[0][0]
+    rolled = con.execute(
+        "SELECT sum(n) FROM rollup_1h WHERE series = ? AND hour >= ? AND hour < ?",
+        [a, (TODAY - 2 * DAY) // (60 * MIN), (TODAY - DAY) // (60 * MIN)],
+    ).fetchall()[0][0]
+    assert rolled == raw == 86_400 + 36_000
+
+
 def test_a_redelivered_batch_and_a_second_rollup_change_nothing(duck: DuckDBStore) -> None:
     a, _ = series(duck)
     batch = sampled(a, TODAY - 3 * DAY, TODAY - DAY, 1_000)
