@@ -15,7 +15,7 @@ from kiln.access import Access
 from kiln.auth.principal import Principal
 from kiln.domain.assets import FOSHAN_DISTRICTS, Enterprise
 from kiln.domain.catalog import AssetCatalog
-from kiln.domain.industries import INDUSTRIES, KEY_INDUSTRIES, key_industry_of
+from kiln.domain.industries import KEY_INDUSTRIES
 from kiln.domain.states import STATE_NAMES
 from kiln.domain.templates import TEMPLATES
 from kiln.errors import Forbidden, NotFound
@@ -23,7 +23,7 @@ from kiln.runtime import Runtime
 from kiln.web.advisor_summary import advice_summary
 from kiln.web.deps import RuntimeDep
 from kiln.web.i18n import gettext as _
-from kiln.web.navigation import asset_crumbs, current_page, registry
+from kiln.web.navigation import asset_crumbs, current_page, district_of, industry_of, registry
 from kiln.web.navigation_equipment import equipment_extras
 from kiln.web.navigation_table import enterprise_table, page_number
 from kiln.web.rendering import render
@@ -61,22 +61,6 @@ def state_bar(by_state: dict[str, int]) -> list[dict[str, Any]]:
         out.append({"state": state, "x": round(x, 3), "width": width})
         x += width
     return out
-
-
-def _industry(code: str) -> dict[str, Any]:
-    key = key_industry_of(code)
-    cls = INDUSTRIES.get(code)
-    return {
-        "code": f"C{code}",
-        "name_en": cls.name_en if cls else f"C{code}",
-        "name_zh": cls.name_zh if cls else "",
-        "key": key.key if key else "other",
-    }
-
-
-def _district(code: str) -> dict[str, str]:
-    d = DISTRICTS.get(code)
-    return {"code": code, "name_en": d.name_en if d else code, "name_zh": d.name_zh if d else ""}
 
 
 def city_page(
@@ -119,7 +103,8 @@ def city_page(
             "signals": len(cat.signals),
         },
         "districts": [
-            {**_district(d.code), "enterprises": reg.by_district[d.code]} for d in FOSHAN_DISTRICTS
+            {**district_of(d.code), "enterprises": reg.by_district[d.code]}
+            for d in FOSHAN_DISTRICTS
         ],
         "industries": industries,
         "table": enterprise_table(
@@ -277,8 +262,8 @@ def enterprise(request: Request, slug: str, rt: RuntimeDep, who: ViewerDep) -> H
             "slug": e.slug,
             "name": e.name,
             "name_zh": e.name_zh,
-            "district": _district(e.district),
-            "industry": _industry(e.industry_code),
+            "district": district_of(e.district),
+            "industry": industry_of(e.industry_code),
         },
         "sites": enterprise_tree(rt.catalog, e.id),
         "crumbs": current_page(asset_crumbs(rt.catalog, "enterprise", e.id)),
