@@ -35,7 +35,6 @@ router = APIRouter(include_in_schema=False)
 HOUR_MS = 3_600_000
 WINDOWS_MS = {"1h": HOUR_MS, "8h": 8 * HOUR_MS, "24h": 24 * HOUR_MS}
 DEFAULT_WINDOW = "1h"
-DISTRICTS = {d.code: d for d in FOSHAN_DISTRICTS}
 
 
 def not_found(request: Request, what: str, who: Principal | None = None) -> HTMLResponse:
