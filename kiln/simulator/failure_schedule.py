@@ -32,7 +32,10 @@ class FailureSchedule:
     """Every equipment's injected failures, drawn until each has one starting beyond the plan.
 
     A failure's precursor begins a gap after the previous repair (exponential, mean one week
-    over the rate); the failure follows 2-12 hours later, at a moment the equipment runs.
+    over the rate), at a moment the equipment runs (wear shows in use); the failure follows
+    after 2-12 hours of planned working time, at a moment the equipment runs. Counting working
+    time, not wall time, keeps a precursor that meets a weekend shutdown visible after it: the
+    part does not fail the moment the plant starts again on Monday.
     """
 
     def __init__(
@@ -80,8 +83,8 @@ class FailureSchedule:
         repair_h = rng.lognormal(math.log(max(2.0, 4.0 * s.mttr_min / 60.0)), 0.4)
         weights = np.array([k.weight for k in kinds])
         kind = kinds[int(rng.choice(len(kinds), p=weights / weights.sum()))]
-        p0 = self._last_end[row] + _to_ms(gap_h)
-        f = self._running_from(row, p0 + _to_ms(pre_h))
+        p0 = self._running_from(row, self._last_end[row] + _to_ms(gap_h))
+        f = self._running_from(row, self._after_working(row, p0, _to_ms(pre_h)))
         end = f + _to_ms(repair_h)
         signals = tuple(e.signal for e in kind.effects)
         self.by_row[row].append(InjectedFailure(s.equipment_id, kind.key, p0, f, end, signals))
@@ -96,6 +99,21 @@ class FailureSchedule:
                 break
             t_ms = clear
         return t_ms
+
+    def _after_working(self, row: int, t_ms: int, span_ms: int) -> int:
+        """The moment span_ms of planned working time (outside the calendar's planned stops:
+        shutdowns, rest days, breaks) has passed from t_ms."""
+        calendar = self._subjects[row].calendar
+        for _ in range(200):  # a few weeks of stops at most; past them, wall time
+            stops = calendar.stops(t_ms, t_ms + span_ms)
+            starts = stops.start_ms[stops.end_ms > t_ms]
+            ends = stops.end_ms[stops.end_ms > t_ms]
+            if not len(starts):
+                return t_ms + span_ms
+            # stops() gives stops overlapping [t, t + span): the work before one is < span.
+            span_ms -= max(0, int(starts[0]) - t_ms)
+            t_ms = max(t_ms, int(ends[0]))
+        return t_ms + span_ms
 
     def downs(self, row: int, start_ms: int, end_ms: int) -> tuple[I64, I64, I64]:
         """The repair intervals of one equipment overlapping [start_ms, end_ms), with reasons."""

@@ -71,17 +71,17 @@ def test_simulated_failures_meet_the_targets() -> None:
     assert out["median_lead_min"] >= 30
     assert out["false_per_equipment_week"] < 1.0
     assert out["false_alarms"] == 11
-    # One precursor ran less than an hour; it is left out of seen_running, its raise excused.
+    # Precursors count working time, so every one is seen running for an hour or more.
     seen = out["seen_running"]
-    assert (seen["failures"], seen["detected"], seen["false_alarms"]) == (23, 23, 11)
+    assert (seen["failures"], seen["detected"], seen["false_alarms"]) == (24, 24, 11)
 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="1 enterprise x 10 days, seed 7: 8/11 detected. One failure's precursor lies in the "
-    "weekend shutdown (never seen running); one press's first brake-wear precursor falls in the "
-    "warm-up day, so its learned band already holds the second one; one precursor is mostly "
-    "stopped time",
+    reason="1 enterprise x 10 days, seed 7: 9/11 detected. press-3's first brake-wear "
+    "precursor fell in the detector's warm-up day, so its learned band already holds its "
+    "second; press-4's, which ran across the Sunday shutdown (32 h from start to failure), "
+    "stayed under the raise threshold",
 )
 def test_simulated_failures_meet_the_targets_on_the_small_seed_7_city() -> None:
     out = _simulated(1, 10, 7)
