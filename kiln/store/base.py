@@ -108,7 +108,7 @@ class StorageReport:
     tables: tuple[TableUsage, ...]
     raw_by_enterprise: tuple[tuple[str, int], ...]  # (enterprise slug, raw points), most first
     raw_by_day: tuple[tuple[str, int], ...]  # (UTC date YYYY-MM-DD, raw points), oldest first
-    pending_rollup: int  # (series, hour)s written since their last rollup
+    pending_rollup: int  # (series, hour)s not rolled up yet, and hours marked by big writes
 
     def table(self, name: str) -> TableUsage | None:
         """The usage of one table, or None if there is no such table."""

@@ -39,6 +39,7 @@ from kiln.store.duckdb_kpi import (
 )
 from kiln.store.duckdb_plans import DuckDBPlans
 from kiln.store.duckdb_rollups import (
+    Marks,
     mark_dirty,
     mark_hot_dirty,
     pending_rollups,
@@ -116,6 +117,7 @@ class DuckDBStore:
         self._lag = prepare(self._db)
         self._catalog = load_catalog(self._db)
         self._last = LastValues()
+        self._marks: Marks = {}
         self._last.update(self._stored_last_values())
         self.set_meta(CLEAN_CLOSE_KEY, "0")  # until close() says otherwise
         self.accounts = DuckDBAccounts(self._cursor, self._write_lock)
@@ -224,7 +226,7 @@ class DuckDBStore:
         rows = _arrow_points(batch)
         self._lag.wrote(int(batch.ts_ms.min()), hot=table == "points_hot")  # before it shows
         if table == "points":
-            mark_dirty(con, rows)  # live batches are marked when compact() moves them
+            mark_dirty(con, rows, self._marks)  # live batches: when compact() moves them
         self._insert(con, table, rows)
         return batch.latest(ordered=ordered)
 
@@ -298,7 +300,7 @@ class DuckDBStore:
 
     def rollup(self) -> int:
         """Recompute the rollups of the hours written since their last rollup; rows written."""
-        rows = roll_up(self._cursor(), self._write_lock)
+        rows = roll_up(self._cursor(), self._write_lock, self._marks)
         with self._write_lock:
             self._lag.dirty = pending_rollups(self._cursor()) > 0
         return rows

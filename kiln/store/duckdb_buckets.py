@@ -55,10 +55,10 @@ class Lag:
         hours: list[int] = []
         if self.dirty:
             row = con.execute(
-                "SELECT list(DISTINCT hour) FROM (SELECT series, hour FROM rollup_dirty UNION ALL "
-                "SELECT series, hour FROM rollup_dirty_log) WHERE series = ? "
-                "AND hour BETWEEN ? AND ?",
-                [series, first, last],
+                "SELECT list(DISTINCT hour) FROM (SELECT hour FROM rollup_dirty WHERE series = $s "
+                "AND hour BETWEEN $a AND $b UNION ALL SELECT hour FROM rollup_hour_marks "
+                "WHERE $s BETWEEN series_lo AND series_hi AND hour BETWEEN $a AND $b)",
+                {"s": series, "a": first, "b": last},
             ).fetchall()[0][0]
             hours += row or []
         if self.hot_from_ms is not None:

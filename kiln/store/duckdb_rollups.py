@@ -13,6 +13,7 @@ stitch in the raw points of the hours not rolled up yet, so answers are current.
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -31,15 +32,9 @@ _UPSERT_DIRTY = (
     "FROM {src} GROUP BY ALL "
     "ON CONFLICT DO UPDATE SET from_ms = least(rollup_dirty.from_ms, excluded.from_ms)"
 )
-_UPSERT_DIRTY_LOG = (
-    "INSERT INTO rollup_dirty SELECT series, hour, min(from_ms) FROM rollup_dirty_log "
-    "GROUP BY ALL ON CONFLICT DO UPDATE SET from_ms = least(rollup_dirty.from_ms, "
-    "excluded.from_ms)"
-)
 # Every (series, hour) waiting for its rollup: the keyed table and the log of big writes.
-DIRTY = (
-    "(SELECT series, hour, from_ms FROM rollup_dirty "
-    "UNION ALL SELECT series, hour, from_ms FROM rollup_dirty_log)"
+DIRTY_COUNT = (
+    "SELECT (SELECT count(*) FROM rollup_dirty) + (SELECT count(*) FROM rollup_hour_marks)"
 )
 # Totals are summed with fsum (correctly rounded): a sum of values with a few decimals then
 # has a few decimals too, which DuckDB's ALP stores in half the bytes of a plain sum's.
@@ -69,8 +64,8 @@ def prepare(con: duckdb.DuckDBPyConnection) -> Lag:
 
 
 def pending_rollups(con: duckdb.DuckDBPyConnection) -> int:
-    """The (series, hour)s written since their last rollup (those in the log may repeat)."""
-    return int(con.execute(f"SELECT count(*) FROM {DIRTY}").fetchall()[0][0])
+    """The (series, hour)s written since their last rollup, and the hours big writes marked."""
+    return int(con.execute(DIRTY_COUNT).fetchall()[0][0])
 
 
 def raw_cut(con: duckdb.DuckDBPyConnection) -> int:
@@ -79,34 +74,79 @@ def raw_cut(con: duckdb.DuckDBPyConnection) -> int:
     return int(row[0][0])
 
 
-def mark_dirty(con: duckdb.DuckDBPyConnection, points: pa.Table) -> None:
-    """Record the (series, hour)s of points written straight into ``points``: grouped in NumPy
-    (the batch comes ordered by series) and appended to the unindexed log."""
+# Hours marked by big writes since the last fold, with the series range and earliest time of
+# each mark: a write whose hours are covered already writes no mark (a back-fill writes one a
+# new hour). Kept by the store, cleared when the marks are folded, under its write lock.
+Marks = dict[int, list[tuple[int, int, int]]]
+MASKS_UP_TO_HOURS = 64  # a batch spanning more hours is grouped by sorting, not by masks
+
+
+def mark_dirty(con: duckdb.DuckDBPyConnection, points: pa.Table, marks: Marks) -> None:
+    """Mark the hours of points about to be written straight into ``points`` (its own
+    statement, before them: a mark whose points never came only asks for a recompute)."""
     series = points.column("series").to_numpy()
     ts = points.column("ts").to_numpy()
     if not len(ts):
         return
-    hour = ts // HOUR_MS
-    start = np.empty(len(ts), dtype=bool)
-    start[0] = True
-    np.not_equal(series[1:], series[:-1], out=start[1:])
-    start[1:] |= hour[1:] != hour[:-1]
-    first = np.flatnonzero(start)
-    # A (series, hour) split over several runs repeats in the log; folding takes the least.
-    _dirty_log = pa.table(
+    rows = [
+        (h, lo, hi, first)
+        for h, lo, hi, first in _hours(series, ts)
+        if not any(a <= lo and hi <= b and f <= first for a, b, f in marks.get(h, ()))
+    ]
+    if not rows:
+        return
+    _marks = pa.table(
         {
-            "series": series[first],
-            "hour": hour[first],
-            "from_ms": np.minimum.reduceat(ts, first),
+            "hour": pa.array([r[0] for r in rows], pa.int64()),
+            "series_lo": pa.array([r[1] for r in rows], pa.int32()),
+            "series_hi": pa.array([r[2] for r in rows], pa.int32()),
+            "from_ms": pa.array([r[3] for r in rows], pa.int64()),
         }
     )
-    con.execute("INSERT INTO rollup_dirty_log SELECT * FROM _dirty_log")
+    con.execute("INSERT INTO rollup_hour_marks SELECT * FROM _marks")
+    for h, lo, hi, first in rows:
+        marks.setdefault(h, []).append((lo, hi, first))
 
 
-def fold_dirty_log(con: duckdb.DuckDBPyConnection) -> None:
-    """Move the log's (series, hour)s into rollup_dirty (inside the caller's transaction)."""
-    con.execute(_UPSERT_DIRTY_LOG)
-    con.execute("DELETE FROM rollup_dirty_log")
+def _hours(series: Any, ts: Any) -> list[tuple[int, int, int, int]]:
+    """(hour, least series, greatest series, earliest ts) for each hour the points touch."""
+    hour = ts // HOUR_MS
+    h0, h1 = int(hour.min()), int(hour.max())
+    if h1 - h0 < MASKS_UP_TO_HOURS:
+        out = []
+        for h in range(h0, h1 + 1):
+            m = hour == h
+            if m.any():
+                s = series[m]
+                out.append((h, int(s.min()), int(s.max()), int(ts[m].min())))
+        return out
+    order = np.argsort(hour, kind="stable")
+    hour, series, ts = hour[order], series[order], ts[order]
+    first = np.flatnonzero(np.r_[True, hour[1:] != hour[:-1]])
+    lows = np.minimum.reduceat(series, first)
+    highs = np.maximum.reduceat(series, first)
+    earliest = np.minimum.reduceat(ts, first)
+    return [
+        (int(hour[i]), int(lo), int(hi), int(e))
+        for i, lo, hi, e in zip(first, lows, highs, earliest, strict=True)
+    ]
+
+
+def fold_marks(con: duckdb.DuckDBPyConnection) -> None:
+    """Expand the hour marks into the (series, hour)s of rollup_dirty that have points there
+    (inside the caller's transaction), one zone-map-pruned scan per marked hour."""
+    marked = con.execute(
+        "SELECT hour, min(series_lo), max(series_hi), min(from_ms) FROM rollup_hour_marks "
+        "GROUP BY hour ORDER BY hour"
+    ).fetchall()
+    for hour, lo, hi, first in marked:
+        con.execute(
+            "INSERT INTO rollup_dirty SELECT DISTINCT series, ?::BIGINT, ?::BIGINT FROM points "
+            "WHERE ts >= ? AND ts < ? AND series BETWEEN ? AND ? ON CONFLICT DO UPDATE SET "
+            "from_ms = least(rollup_dirty.from_ms, excluded.from_ms)",
+            [hour, first, hour * HOUR_MS, (hour + 1) * HOUR_MS, lo, hi],
+        )
+    con.execute("DELETE FROM rollup_hour_marks")
 
 
 def mark_hot_dirty(con: duckdb.DuckDBPyConnection) -> None:
@@ -114,17 +154,18 @@ def mark_hot_dirty(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_UPSERT_DIRTY.format(src="points_hot"))
 
 
-def roll_up(con: duckdb.DuckDBPyConnection, lock: threading.Lock) -> int:
+def roll_up(con: duckdb.DuckDBPyConnection, lock: threading.Lock, marks: Marks) -> int:
     """Recompute the dirty hours, one UTC day per transaction, newest first (live data stays
     current while a long back-fill is worked through); return the rollup rows written."""
     with lock:
         con.execute("BEGIN TRANSACTION")
         try:
-            fold_dirty_log(con)
+            fold_marks(con)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
+        marks.clear()  # under the lock: no write slips between the fold and this
     days = con.execute("SELECT DISTINCT hour // 24 FROM rollup_dirty ORDER BY 1 DESC").fetchall()
     rows = 0
     for (day,) in days:

@@ -25,8 +25,8 @@ RAW = "(SELECT series, ts FROM points UNION ALL SELECT series, ts FROM points_ho
 NOT_DIRTY = (
     "NOT EXISTS (SELECT 1 FROM rollup_dirty d "
     "WHERE d.series = points.series AND d.hour = points.ts // 3600000) "
-    "AND NOT EXISTS (SELECT 1 FROM rollup_dirty_log d "
-    "WHERE d.series = points.series AND d.hour = points.ts // 3600000)"
+    "AND NOT EXISTS (SELECT 1 FROM rollup_hour_marks d "
+    "WHERE points.series BETWEEN d.series_lo AND d.series_hi AND d.hour = points.ts // 3600000)"
 )
 
 

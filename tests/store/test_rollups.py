@@ -226,7 +226,7 @@ def test_a_back_filled_week_is_rolled_up_at_the_next_compaction(duck: DuckDBStor
     )
     assert len(week) >= DIRECT_ROWS  # straight into the sorted table, marked dirty there
     duck.write(Bundle(points=week))
-    assert duck.storage_report(NOW_MS).pending_rollup == 2 * 7 * 24
+    assert duck.storage_report(NOW_MS).pending_rollup == 7 * 24  # an hour mark each
     duck.compact()
     assert duck.storage_report(NOW_MS).pending_rollup == 0
     got = duck._cursor().execute(
@@ -236,7 +236,7 @@ def test_a_back_filled_week_is_rolled_up_at_the_next_compaction(duck: DuckDBStor
     assert got.fetchall()[0] == (7 * 24 * 60, 7 * 24 * 360)
 
 
-def test_the_log_of_big_writes_keeps_each_hour_once_from_its_earliest_point(
+def test_the_hour_marks_of_big_writes_roll_each_hour_up_from_both_writes(
     duck: DuckDBStore,
 ) -> None:
     a, b = series(duck)
@@ -248,9 +248,9 @@ def test_the_log_of_big_writes_keeps_each_hour_once_from_its_earliest_point(
     pad = sampled(b, TODAY - 3 * DAY, TODAY - 3 * DAY + DIRECT_ROWS * 1_000, 1_000)
     duck.write(Bundle(points=PointBatch.concat([again, pad])))
     con = duck._cursor()
-    assert con.execute("SELECT count(*) FROM rollup_dirty_log").fetchall()[0][0] > 0
+    assert con.execute("SELECT count(*) FROM rollup_hour_marks").fetchall()[0][0] > 0
     duck.compact()
-    assert con.execute("SELECT count(*) FROM rollup_dirty_log").fetchall()[0][0] == 0
+    assert con.execute("SELECT count(*) FROM rollup_hour_marks").fetchall()[0][0] == 0
     assert duck.storage_report(NOW_MS).pending_rollup == 0
     got = con.execute(
         "SELECT count(*), sum(n) FROM rollup_1m WHERE series = ? AND minute >= ? AND minute < ?",

@@ -105,10 +105,12 @@ CREATE TABLE IF NOT EXISTS rollup_1h (
 CREATE TABLE IF NOT EXISTS rollup_dirty (
     series INTEGER NOT NULL, hour BIGINT NOT NULL, from_ms BIGINT NOT NULL,
     PRIMARY KEY (series, hour));
--- Big direct writes append their (series, hour)s here, unindexed (an upsert into the keyed
--- table cost them a fifth of their rate); roll_up folds the log into rollup_dirty first.
-CREATE TABLE IF NOT EXISTS rollup_dirty_log (
-    series INTEGER NOT NULL, hour BIGINT NOT NULL, from_ms BIGINT NOT NULL);
+-- Big direct writes mark the hours they touch here, for a range of series, in a statement of
+-- their own before their points (an upsert of every (series, hour) into the keyed table cost
+-- them a fifth of their rate); roll_up expands the marks into rollup_dirty first.
+CREATE TABLE IF NOT EXISTS rollup_hour_marks (
+    hour BIGINT NOT NULL, series_lo INTEGER NOT NULL, series_hi INTEGER NOT NULL,
+    from_ms BIGINT NOT NULL);
 -- Retention (kiln.store.retention): raw points of a series before cut_ms may have been deleted,
 -- so a late point there is merged into the rollups instead of replacing them.
 CREATE TABLE IF NOT EXISTS raw_cuts (series INTEGER PRIMARY KEY, cut_ms BIGINT NOT NULL);
