@@ -98,7 +98,10 @@ class AdvisorService:
     def __init__(self, store: Store, kpi_settings: KpiSettings) -> None:
         self.store = store
         self.kpi = KpiService(store, kpi_settings)
-        self._cache: OrderedDict[tuple[Any, ...], tuple[float, list[MeasuredLine]]] = OrderedDict()
+        # Entries hold their catalogue, so its id (part of the key) cannot be reused meanwhile.
+        self._cache: OrderedDict[
+            tuple[Any, ...], tuple[float, AssetCatalog, list[MeasuredLine]]
+        ] = OrderedDict()
         self._lock = threading.Lock()
 
     # -- measuring ------------------------------------------------------------------------------
@@ -118,10 +121,10 @@ class AdvisorService:
             hit = self._cache.get(key)
             if hit is not None and time.monotonic() - hit[0] < CACHE_S:
                 self._cache.move_to_end(key)
-                return hit[1]
+                return hit[2]
         found = measure_lines(self.kpi, catalog, sorted(line_ids), start, end, now_ms)
         with self._lock:
-            self._cache[key] = (time.monotonic(), found)
+            self._cache[key] = (time.monotonic(), catalog, found)
             while len(self._cache) > CACHE_ENTRIES:
                 self._cache.popitem(last=False)
         return found
