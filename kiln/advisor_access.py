@@ -259,13 +259,6 @@ def remove_installation(rt: Runtime, access: Access, installation_id: int) -> No
     )
 
 
-def require_person(access: Access) -> None:
-    """A person of an enterprise or of the city, not a device."""
-    who = access.who
-    if not (who.may(Permission.READ_OWN_DATA) or who.may(Permission.READ_CITY_AGGREGATES)):
-        access.require(Permission.READ_OWN_DATA)
-
-
 def installations(rt: Runtime, access: Access, line_id: int) -> list[Followed]:
     """The installations on a line of the caller's, each with its measured effect."""
     own_line(access, line_id)

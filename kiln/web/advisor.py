@@ -265,8 +265,15 @@ async def record(request: Request, rt: RuntimeDep, who: ViewerDep, line_id: int)
                      error="installed_on: give the day as yyyy-mm-dd")  # fmt: skip
     installed_ms = int(day.replace(tzinfo=CITY_TZ).timestamp() * 1000)
     solution = str(data.get("solution_id", "")).strip()
+    station = str(data.get("station_id", "")).strip()
+    if not station.isdigit():
+        return _line(request, rt, who, line_id, DEFAULT_DAYS, status_code=422,
+                     error="station_id: choose a station of the list")  # fmt: skip
+    if solution and not solution.isdigit():
+        return _line(request, rt, who, line_id, DEFAULT_DAYS, status_code=422,
+                     error="solution_id: a solution number, or nothing")  # fmt: skip
     doc = {
-        "station_id": int(str(data.get("station_id", "0")) or 0),
+        "station_id": int(station),
         "installed_ms": installed_ms,
         "solution_id": int(solution) if solution.isdigit() else None,
         "description": str(data.get("description", "")),

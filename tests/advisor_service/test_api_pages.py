@@ -195,10 +195,20 @@ async def test_the_installation_form_records_with_csrf(
         bad_day = await c.post(
             f"/advisor/lines/{lid}/installations", data={**form, "installed_on": "30/11"}
         )
+        bad_station = await c.post(
+            f"/advisor/lines/{lid}/installations", data={**form, "station_id": "x"}
+        )
+        bad_solution = await c.post(
+            f"/advisor/lines/{lid}/installations", data={**form, "solution_id": "abc"}
+        )
         done = await c.post(f"/advisor/lines/{lid}/installations", data=form)
     assert missing.status_code == 403
     assert bad_day.status_code == 422
     assert "yyyy-mm-dd" in bad_day.text
+    assert bad_station.status_code == 422
+    assert "station_id" in bad_station.text
+    assert bad_solution.status_code == 422
+    assert "solution_id" in bad_solution.text
     assert done.status_code == 303
     assert len(plant_runtime.store.installations.of_lines([lid])) == 1
 
